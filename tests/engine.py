@@ -1,0 +1,537 @@
+"""The Docker engine and the base images of the generated project, for the test suite.
+
+This is the one module that talks to the engine about *images*:
+
+* `engine_available()` / `require_engine()`: is there a usable engine with the
+  compose v2 and buildx plugins (see scripts/bootstrap)?  Without one a test is
+  skipped, or fails when CI=true.
+* `ensure_image(tag)`: makes a base image the generated Dockerfiles and compose
+  files use available under its official tag.  A local image is used as it is;
+  otherwise `docker pull` is tried (the real image); otherwise an honest
+  STAND-IN is built from Debian trixie packages and labelled
+  `org.start-django.standin=<what it is>`; when no honest stand-in exists the
+  answer says "unavailable" and why (nothing is raised).
+
+Stand-in recipes live in tests/standins/.  The python:3.13 stand-in (a
+debootstrap'd trixie rootfs, cached as a tarball) is the base of the others.
+
+Command line (handy for debugging and the benchmark):
+
+    python tests/engine.py ensure [TAG ...]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger("start_django.engine")
+
+BASE_IMAGES = (
+    "python:3.12-slim-trixie",
+    "python:3.13-slim-trixie",
+    "python:3.14-slim-trixie",
+    "postgres:17",
+    "redis:8",
+)
+STANDIN_LABEL = "org.start-django.standin"
+RECIPE_LABEL = "org.start-django.standin.recipe"
+PYTHON_VERSION_LABEL = "org.start-django.standin.python-version"
+
+# What Debian trixie ships (checked with apt-cache against trixie's index).
+TRIXIE_PYTHON = "3.13"
+TRIXIE_POSTGRES = "17"
+TRIXIE_REDIS = "8"
+
+STANDINS = Path(__file__).resolve().parent / "standins"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+CACHE = Path(
+    os.environ.get("START_DJANGO_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "start-django"
+)
+ROOTFS_TAG = "start-django-standin/trixie-python3:rootfs"
+ROOTFS_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
+PULL_TIMEOUT = 120
+BUILD_TIMEOUT = 1800
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSource:
+    """Where the image behind a tag comes from."""
+
+    tag: str
+    source: str  # "real", "stand-in" or "unavailable"
+    detail: str  # the stand-in's label, the real image's id, or why it is unavailable
+    seconds: float = 0.0  # time ensure_image() spent (pull or build)
+
+    @property
+    def available(self) -> bool:
+        return self.source != "unavailable"
+
+    @property
+    def standin(self) -> bool:
+        return self.source == "stand-in"
+
+    def __str__(self) -> str:
+        return f"{self.tag}: {self.source} ({self.detail})"
+
+
+# --- the engine -------------------------------------------------------------
+
+
+def _docker(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False, **kw
+    )
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def engine_available() -> str | None:
+    """None when engine, compose v2 and buildx work; else the reason they don't."""
+    if shutil.which("docker") is None:
+        return "no docker CLI on PATH (run scripts/bootstrap)"
+    for args, what in (
+        (("info",), "docker engine"),
+        (("compose", "version"), "docker compose v2 plugin"),
+        (("buildx", "version"), "docker buildx plugin"),
+    ):
+        try:
+            result = _docker(*args, timeout=30)
+        except subprocess.TimeoutExpired:
+            return f"{what}: `docker {' '.join(args)}` timed out (run scripts/bootstrap)"
+        if result.returncode != 0:
+            return (
+                f"{what} not usable: `docker {' '.join(args)}`: "
+                f"{_last_line(result.stderr or result.stdout)} (run scripts/bootstrap)"
+            )
+    return None
+
+
+def require_engine() -> None:
+    """Skip the calling test without an engine, or fail it when CI=true."""
+    reason = engine_available()
+    if reason is None:
+        return
+    import pytest
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs a Docker engine: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- images -----------------------------------------------------------------
+
+
+def _inspect(tag: str) -> dict | None:
+    result = _docker("image", "inspect", tag)
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout)[0]
+
+
+def _labels(info: dict) -> dict[str, str]:
+    return (info.get("Config") or {}).get("Labels") or {}
+
+
+_tls = threading.local()
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """One image build at a time across processes (pytest-xdist); re-entrant."""
+    if getattr(_tls, "depth", 0):
+        _tls.depth += 1
+        try:
+            yield
+        finally:
+            _tls.depth -= 1
+        return
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "images.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _tls.depth = 1
+        try:
+            yield
+        finally:
+            _tls.depth = 0
+
+
+_unavailable: dict[str, ImageSource] = {}
+
+
+def ensure_image(tag: str) -> ImageSource:
+    """Make `tag` available locally: as it is, pulled, or as an honest stand-in."""
+    if tag in _unavailable:
+        return _unavailable[tag]
+    start = time.monotonic()
+    with _locked():
+        result = _ensure(tag)
+    result = dataclasses.replace(result, seconds=round(time.monotonic() - start, 1))
+    if not result.available:
+        _unavailable[tag] = result
+    return result
+
+
+def _ensure(tag: str) -> ImageSource:
+    recipe = _recipe(tag)
+    info = _inspect(tag)
+    if info is not None:
+        labels = _labels(info)
+        if STANDIN_LABEL not in labels:
+            return ImageSource(tag, "real", f"local image {info['Id'][:19]}")
+        if isinstance(recipe, str) or (
+            recipe.ensure_base() is None and labels.get(RECIPE_LABEL) == recipe.digest()
+        ):
+            log.info("using stand-in %s: %s", tag, labels[STANDIN_LABEL])
+            return ImageSource(tag, "stand-in", labels[STANDIN_LABEL])
+        log.info("stand-in %s is out of date (its recipe changed)", tag)
+    else:
+        try:
+            pulled = _docker("pull", "--quiet", tag, timeout=PULL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            log.info("docker pull %s timed out after %ss", tag, PULL_TIMEOUT)
+        else:
+            if pulled.returncode == 0:
+                return ImageSource(tag, "real", f"pulled {pulled.stdout.strip()}")
+            log.info("docker pull %s failed: %s", tag, _last_line(pulled.stderr))
+    if isinstance(recipe, str):
+        return ImageSource(tag, "unavailable", recipe)
+    return recipe.build()
+
+
+@dataclasses.dataclass
+class _Recipe:
+    """A stand-in built with `docker build` from tests/standins/<directory>."""
+
+    tag: str
+    directory: str
+    description: str
+    base: str  # image the Dockerfile starts FROM (ensured first)
+    build_args: dict[str, str] = dataclasses.field(default_factory=dict)
+    python_tree: Path | None = None  # copied into the context as ./python
+
+    def digest(self) -> str:
+        """Changes whenever the recipe's files, arguments or base image change."""
+        h = hashlib.sha256()
+        for path in sorted((STANDINS / self.directory).rglob("*")):
+            if path.is_file():
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(json.dumps([self.base, self.build_args, str(self.python_tree)]).encode())
+        base = _inspect(self.base)
+        h.update((base["Id"] if base else "").encode())
+        return h.hexdigest()[:16]
+
+    def ensure_base(self) -> str | None:
+        """Bring the base image up to date first; None on success, else why not."""
+        if self.base != ROOTFS_TAG:
+            base = ensure_image(self.base)
+            return None if base.available else f"needs {self.base}: {base.detail}"
+        if reason := _ensure_rootfs():
+            return reason
+        if "PYTHON_VERSION" not in self.build_args:  # Debian's python3 in the rootfs
+            labels = _labels(_inspect(ROOTFS_TAG) or {})
+            self.build_args["PYTHON_VERSION"] = labels.get(PYTHON_VERSION_LABEL, "")
+        return None
+
+    def build(self) -> ImageSource:
+        if reason := self.ensure_base():
+            return ImageSource(self.tag, "unavailable", reason)
+        log.info("building STAND-IN %s: %s", self.tag, self.description)
+        logfile = _logfile(self.tag)
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="standin-", dir=CACHE) as tmp:
+            context = Path(tmp)
+            shutil.copytree(STANDINS / self.directory, context, dirs_exist_ok=True)
+            shutil.copyfile(HOST_CA_BUNDLE, context / "host-ca-bundle.crt")
+            if self.python_tree:
+                shutil.copytree(
+                    self.python_tree, context / "python", symlinks=True, ignore=_slim_python
+                )
+            command = ["docker", "build", "--progress=plain", "--tag", self.tag]
+            command += ["--label", f"{STANDIN_LABEL}={self.description}"]
+            command += ["--label", f"{RECIPE_LABEL}={self.digest()}"]
+            for key, value in {"BASE": self.base, **self.build_args}.items():
+                command += ["--build-arg", f"{key}={value}"]
+            ok, tail = _run_logged([*command, str(context)], logfile)
+        if not ok:
+            reason = f"stand-in build failed: {tail} (log: {logfile})"
+            log.warning("%s: %s", self.tag, reason)
+            return ImageSource(self.tag, "unavailable", reason)
+        log.info("built STAND-IN %s in %.0fs", self.tag, time.monotonic() - start)
+        return ImageSource(self.tag, "stand-in", self.description)
+
+
+def _recipe(tag: str) -> _Recipe | str:
+    """How to build an honest stand-in for `tag`, or why there is none."""
+    if m := re.fullmatch(r"python:(\d+\.\d+)-slim-trixie", tag):
+        return _python_recipe(tag, m[1])
+    if m := re.fullmatch(r"postgres:(\d+)", tag):
+        if m[1] != TRIXIE_POSTGRES:
+            return f"no stand-in: Debian trixie ships PostgreSQL {TRIXIE_POSTGRES}, not {m[1]}"
+        return _Recipe(
+            tag,
+            "postgres",
+            f"STAND-IN for {tag}, not the official image: Debian trixie postgresql-{m[1]} "
+            "on the python:3.13-slim-trixie image, entrypoint mimicking the official "
+            "POSTGRES_USER/PASSWORD/DB init",
+            base=f"python:{TRIXIE_PYTHON}-slim-trixie",
+        )
+    if m := re.fullmatch(r"redis:(\d+)", tag):
+        if m[1] != TRIXIE_REDIS:
+            return f"no stand-in: Debian trixie ships Redis {TRIXIE_REDIS}, not {m[1]}"
+        return _Recipe(
+            tag,
+            "redis",
+            f"STAND-IN for {tag}, not the official image: Debian trixie redis-server "
+            "on the python:3.13-slim-trixie image, bound to 0.0.0.0, protected mode off",
+            base=f"python:{TRIXIE_PYTHON}-slim-trixie",
+        )
+    return "no stand-in recipe for this image and it cannot be pulled"
+
+
+def _python_recipe(tag: str, version: str) -> _Recipe | str:
+    if version == TRIXIE_PYTHON:
+        return _Recipe(
+            tag,
+            "python",
+            f"STAND-IN for {tag}, not the official image: Debian trixie's python3 "
+            "(debootstrap minbase) with python/pip symlinked into /usr/local/bin, "
+            "no PEP 668 marker, this machine's CA bundle",
+            base=ROOTFS_TAG,  # PYTHON_VERSION: read from the rootfs by ensure_base()
+        )
+    tree = _host_cpython(version)
+    if tree is None:
+        return (
+            f"no honest stand-in: Debian trixie ships Python {TRIXIE_PYTHON}, this machine "
+            f"has no CPython {version} build to copy (looked in {_pyenv_root()}/versions) "
+            "and uv cannot download interpreters here"
+        )
+    full = tree.name
+    return _Recipe(
+        tag,
+        "python-from-host",
+        f"STAND-IN for {tag}, not the official image: CPython {full} copied from this "
+        "machine's pyenv build (compiled on Debian bookworm) into /usr/local on a "
+        "Debian trixie minbase rootfs, this machine's CA bundle",
+        base=ROOTFS_TAG,
+        build_args={"PYTHON_VERSION": full, "SOURCE_PREFIX": str(tree)},
+        python_tree=tree,
+    )
+
+
+def _pyenv_root() -> Path:
+    if root := os.environ.get("PYENV_ROOT"):
+        return Path(root)
+    if shutil.which("pyenv"):
+        result = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
+        if result.returncode == 0 and result.stdout.strip():
+            return Path(result.stdout.strip())
+    return Path.home() / ".pyenv"
+
+
+def _host_cpython(version: str) -> Path | None:
+    """The newest pyenv CPython X.Y.Z (shared build) on this machine, if any."""
+    found = []
+    for path in (_pyenv_root() / "versions").glob(f"{version}.*"):
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", path.name) and (
+            (path / "lib" / f"libpython{version}.so.1.0").exists()
+        ):
+            found.append((int(path.name.rsplit(".", 1)[1]), path))
+    return max(found)[1] if found else None
+
+
+def _slim_python(directory: str, names: list[str]) -> set[str]:
+    """Leave out what the official slim image leaves out, and this sandbox's .pth."""
+    skip = {n for n in names if n in {"test", "tests", "idle_test"} or n.endswith(".a")}
+    if directory.endswith("site-packages"):
+        skip |= {n for n in names if n.endswith(".pth")}
+    return skip
+
+
+# --- the debootstrap'd trixie rootfs ------------------------------------------
+
+
+def _mirror() -> str:
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    if sources.exists():
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:"):
+                return line.split()[1]
+    return "http://deb.debian.org/debian"
+
+
+def _ensure_rootfs() -> str | None:
+    """Import the cached trixie rootfs as ROOTFS_TAG; None on success, else why not."""
+    mirror = _mirror()
+    key = hashlib.sha256(json.dumps(["trixie", "minbase", ROOTFS_PACKAGES, mirror]).encode())
+    digest = key.hexdigest()[:16]
+    info = _inspect(ROOTFS_TAG)
+    if info is not None and _labels(info).get(RECIPE_LABEL) == digest:
+        return None
+    tarball = CACHE / f"rootfs-trixie-minbase-python3-{digest}.tar"
+    version_file = tarball.with_suffix(".python-version")
+    missing = not (tarball.exists() and version_file.exists())
+    if missing and (reason := _debootstrap(tarball, version_file, mirror)):
+        return reason
+    python_version = version_file.read_text().strip()
+    description = (
+        f"STAND-IN rootfs: debootstrap --variant=minbase trixie "
+        f"({' '.join(ROOTFS_PACKAGES)}) from {mirror}"
+    )
+    changes = [
+        f"LABEL {STANDIN_LABEL}={json.dumps(description)}",
+        f"LABEL {RECIPE_LABEL}={digest}",
+        f"LABEL {PYTHON_VERSION_LABEL}={python_version}",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV LANG=C.UTF-8",
+        'CMD ["bash"]',
+    ]
+    command = ["docker", "import"]
+    for change in changes:
+        command += ["--change", change]
+    ok, tail = _run_logged([*command, str(tarball), ROOTFS_TAG], _logfile(ROOTFS_TAG))
+    return None if ok else f"docker import of the trixie rootfs failed: {tail}"
+
+
+_SLIM_DPKG = """\
+# Like Debian's slim container images: no documentation, man pages or translations.
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+"""
+
+
+def _debootstrap(tarball: Path, version_file: Path, mirror: str) -> str | None:
+    debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    if not Path(debootstrap).exists():
+        return "debootstrap is not installed (run scripts/bootstrap)"
+    if os.geteuid() != 0:
+        return "debootstrap needs root"
+    logfile = _logfile("debootstrap-trixie")
+    log.info("debootstrap trixie rootfs for the STAND-INs (log: %s)", logfile)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rootfs-", dir=CACHE) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        try:
+            ok, tail = _run_logged(
+                [
+                    debootstrap,
+                    "--variant=minbase",
+                    f"--include={','.join(ROOTFS_PACKAGES)}",
+                    "trixie",
+                    str(rootfs),
+                    mirror,
+                ],
+                logfile,
+            )
+            if not ok:
+                return f"debootstrap trixie failed: {tail} (log: {logfile})"
+            version = _dpkg_version(rootfs, f"python{TRIXIE_PYTHON}")
+            # What Debian's own container images add: no service starts, slim dpkg.
+            policy = rootfs / "usr/sbin/policy-rc.d"
+            policy.write_text("#!/bin/sh\nexit 101\n")
+            policy.chmod(0o755)
+            (rootfs / "etc/dpkg/dpkg.cfg.d/docker-slim").write_text(_SLIM_DPKG)
+            for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+                for path in (rootfs / junk).glob("*"):
+                    if path.is_file():
+                        path.unlink()
+            partial = tarball.with_suffix(".partial")
+            ok, tail = _run_logged(
+                ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], logfile
+            )
+            if not ok:
+                return f"packing the trixie rootfs failed: {tail}"
+            partial.rename(tarball)
+            version_file.write_text(version + "\n")
+        finally:
+            _unmount_below(rootfs)
+    log.info("debootstrap trixie done in %.0fs", time.monotonic() - start)
+    return None
+
+
+def _dpkg_version(rootfs: Path, package: str) -> str:
+    """Upstream version of an installed package, e.g. 3.13.5 for python3.13."""
+    status = (rootfs / "var/lib/dpkg/status").read_text()
+    for stanza in status.split("\n\n"):
+        if re.search(rf"^Package: {re.escape(package)}$", stanza, re.MULTILINE) and (
+            m := re.search(r"^Version: (?:\d+:)?([^-+~\s]+)", stanza, re.MULTILINE)
+        ):
+            return m[1]
+    return ""
+
+
+def _unmount_below(path: Path) -> None:
+    """debootstrap mounts /proc etc. in the target; never delete through a mount."""
+    prefix = str(path) + "/"
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+    for point in sorted(points, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+def _logfile(name: str) -> Path:
+    directory = CACHE / "logs"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / (re.sub(r"[^A-Za-z0-9.-]+", "_", name) + ".log")
+
+
+def _run_logged(command: list[str], logfile: Path) -> tuple[bool, str]:
+    """Run a long command with its output in logfile; (succeeded, last output line)."""
+    with open(logfile, "a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        try:
+            result = subprocess.run(
+                command, stdout=out, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return False, f"timed out after {BUILD_TIMEOUT}s"
+    if result.returncode == 0:
+        return True, ""
+    lines = logfile.read_text(errors="replace").strip().splitlines()
+    return False, " | ".join(lines[-3:])
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="engine: %(message)s", stream=sys.stderr)
+    if len(argv) < 1 or argv[0] != "ensure":
+        print("usage: python tests/engine.py ensure [TAG ...]", file=sys.stderr)
+        return 2
+    if reason := engine_available():
+        print(f"no Docker engine: {reason}", file=sys.stderr)
+        return 1
+    results = [ensure_image(tag) for tag in argv[1:] or BASE_IMAGES]
+    width = max(len(r.tag) for r in results)
+    print(f"{'TAG':<{width}}  {'SOURCE':<11}  {'SECONDS':>7}  DETAIL")
+    for r in results:
+        print(f"{r.tag:<{width}}  {r.source:<11}  {r.seconds:>7.1f}  {r.detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
