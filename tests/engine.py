@@ -65,7 +65,7 @@ CACHE = Path(
 )
 ROOTFS_TAG = "start-django-standin/trixie-python3:rootfs"
 ROOTFS_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
-PULL_TIMEOUT = 120
+PULL_TIMEOUT = int(os.environ.get("START_DJANGO_PULL_TIMEOUT", "60"))
 BUILD_TIMEOUT = 1800
 
 
@@ -193,16 +193,17 @@ def ensure_image(tag: str) -> ImageSource:
 def _ensure(tag: str) -> ImageSource:
     recipe = _recipe(tag)
     info = _inspect(tag)
+    outdated = None
     if info is not None:
         labels = _labels(info)
         if STANDIN_LABEL not in labels:
             return ImageSource(tag, "real", f"local image {info['Id'][:19]}")
-        if isinstance(recipe, str) or (
-            recipe.ensure_base() is None and labels.get(RECIPE_LABEL) == recipe.digest()
-        ):
-            log.info("using stand-in %s: %s", tag, labels[STANDIN_LABEL])
+        if isinstance(recipe, str) or labels.get(RECIPE_LABEL) == recipe.digest():
+            level = logging.INFO if _tls.depth == 1 else logging.DEBUG  # not for bases
+            log.log(level, "using stand-in %s: %s", tag, labels[STANDIN_LABEL])
             return ImageSource(tag, "stand-in", labels[STANDIN_LABEL])
         log.info("stand-in %s is out of date (its recipe changed)", tag)
+        outdated = info["Id"]
     else:
         try:
             pulled = _docker("pull", "--quiet", tag, timeout=PULL_TIMEOUT)
@@ -214,7 +215,10 @@ def _ensure(tag: str) -> ImageSource:
             log.info("docker pull %s failed: %s", tag, _last_line(pulled.stderr))
     if isinstance(recipe, str):
         return ImageSource(tag, "unavailable", recipe)
-    return recipe.build()
+    result = recipe.build()
+    if outdated and result.available:
+        _docker("image", "rm", outdated)  # fails harmlessly while a container uses it
+    return result
 
 
 @dataclasses.dataclass
@@ -229,31 +233,35 @@ class _Recipe:
     python_tree: Path | None = None  # copied into the context as ./python
 
     def digest(self) -> str:
-        """Changes whenever the recipe's files, arguments or base image change."""
+        """Changes whenever the recipe's files, arguments or base change.
+
+        The base counts by its image id, after ensure_image() has brought it up
+        to date (a rebuilt python stand-in rebuilds postgres and redis); the
+        debootstrap rootfs counts by its own recipe, so the stand-ins stay
+        valid when only they, not the intermediate rootfs image, are kept.
+        """
         h = hashlib.sha256()
         for path in sorted((STANDINS / self.directory).rglob("*")):
             if path.is_file():
                 h.update(path.name.encode() + b"\0" + path.read_bytes())
         h.update(json.dumps([self.base, self.build_args, str(self.python_tree)]).encode())
-        base = _inspect(self.base)
-        h.update((base["Id"] if base else "").encode())
+        if self.base == ROOTFS_TAG:
+            h.update(_rootfs_digest().encode())
+        elif ensure_image(self.base).available:
+            h.update(_inspect(self.base)["Id"].encode())
         return h.hexdigest()[:16]
 
-    def ensure_base(self) -> str | None:
-        """Bring the base image up to date first; None on success, else why not."""
+    def build(self) -> ImageSource:
+        build_args = {"BASE": self.base, **self.build_args}
         if self.base != ROOTFS_TAG:
             base = ensure_image(self.base)
-            return None if base.available else f"needs {self.base}: {base.detail}"
-        if reason := _ensure_rootfs():
-            return reason
-        if "PYTHON_VERSION" not in self.build_args:  # Debian's python3 in the rootfs
-            labels = _labels(_inspect(ROOTFS_TAG) or {})
-            self.build_args["PYTHON_VERSION"] = labels.get(PYTHON_VERSION_LABEL, "")
-        return None
-
-    def build(self) -> ImageSource:
-        if reason := self.ensure_base():
+            if not base.available:
+                return ImageSource(self.tag, "unavailable", f"needs {self.base}: {base.detail}")
+        elif reason := _ensure_rootfs():
             return ImageSource(self.tag, "unavailable", reason)
+        elif "PYTHON_VERSION" not in build_args:  # Debian's python3 in the rootfs
+            labels = _labels(_inspect(ROOTFS_TAG) or {})
+            build_args["PYTHON_VERSION"] = labels.get(PYTHON_VERSION_LABEL, "")
         log.info("building STAND-IN %s: %s", self.tag, self.description)
         logfile = _logfile(self.tag)
         start = time.monotonic()
@@ -268,7 +276,7 @@ class _Recipe:
             command = ["docker", "build", "--progress=plain", "--tag", self.tag]
             command += ["--label", f"{STANDIN_LABEL}={self.description}"]
             command += ["--label", f"{RECIPE_LABEL}={self.digest()}"]
-            for key, value in {"BASE": self.base, **self.build_args}.items():
+            for key, value in build_args.items():
                 command += ["--build-arg", f"{key}={value}"]
             ok, tail = _run_logged([*command, str(context)], logfile)
         if not ok:
@@ -378,11 +386,15 @@ def _mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
+def _rootfs_digest() -> str:
+    key = json.dumps(["trixie", "minbase", ROOTFS_PACKAGES, _mirror(), _SLIM_DPKG])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def _ensure_rootfs() -> str | None:
     """Import the cached trixie rootfs as ROOTFS_TAG; None on success, else why not."""
     mirror = _mirror()
-    key = hashlib.sha256(json.dumps(["trixie", "minbase", ROOTFS_PACKAGES, mirror]).encode())
-    digest = key.hexdigest()[:16]
+    digest = _rootfs_digest()
     info = _inspect(ROOTFS_TAG)
     if info is not None and _labels(info).get(RECIPE_LABEL) == digest:
         return None

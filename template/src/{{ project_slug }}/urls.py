@@ -1,8 +1,8 @@
 from django.urls import path
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.entry_list, name="entry-list"),
-    path("health/", views.health, name="health"),
+    path("health/", health.health, name="health"),
 ]

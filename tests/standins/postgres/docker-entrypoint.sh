@@ -44,7 +44,7 @@ init_database() {
     pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
     local psql=(psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname postgres)
     if [[ $POSTGRES_DB != postgres ]]; then
-        "${psql[@]}" --set db="$POSTGRES_DB" -c 'CREATE DATABASE :"db"' >/dev/null
+        "${psql[@]}" --set db="$POSTGRES_DB" >/dev/null <<<'CREATE DATABASE :"db";'
     fi
     local f
     for f in /docker-entrypoint-initdb.d/*; do

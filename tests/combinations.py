@@ -1,0 +1,134 @@
+"""Every combination of answers, derived from copier.yml itself.
+
+A question with `choices` contributes each choice, a `bool` question True and False, and a
+free-text question its default. A question is left out of a combination when its `when`
+is false for the answers before it, and questions with `when: false` (derived values) are
+never asked. A new question or choice is therefore picked up without editing any test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIER_YML = ROOT / "copier.yml"
+
+
+@cache
+def questions() -> dict[str, dict]:
+    config = yaml.safe_load(COPIER_YML.read_text())
+    return {
+        name: spec
+        for name, spec in config.items()
+        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
+    }
+
+
+def values(spec: dict) -> list:
+    """The values a question can take in the matrix."""
+    choices = spec.get("choices")
+    if isinstance(choices, dict):
+        return list(choices.values())
+    if isinstance(choices, list):
+        return list(choices)
+    if spec.get("type") == "bool":
+        return [True, False]
+    return []  # free text: its default, rendered by copier
+
+
+_jinja = jinja2.Environment()
+
+
+def asked(spec: dict, answers: dict) -> bool:
+    when = spec.get("when", True)
+    if isinstance(when, bool):
+        return when
+    rendered = _jinja.from_string(str(when)).render(**answers).strip()
+    return rendered.lower() not in {"", "false", "0", "no", "none"}
+
+
+@dataclass(frozen=True)
+class Combination:
+    answers: tuple[tuple[str, object], ...]
+
+    @property
+    def data(self) -> dict:
+        return dict(self.answers)
+
+    @property
+    def id(self) -> str:
+        """e.g. python_version_3.13-database_both-litestream-worker_huey-no_fly: usable in -k."""
+        parts = []
+        for name, value in self.answers:
+            if isinstance(value, bool):
+                parts.append(name if value else f"no_{name}")
+            else:
+                parts.append(f"{name}_{value}")
+        return "-".join(parts)
+
+    def get(self, name: str, default=None):
+        return self.data.get(name, default)
+
+    # The rules the template branches on, restated here from the answers.
+    @property
+    def use_postgres(self) -> bool:
+        return self.get("database") in {"postgres", "both"}
+
+    @property
+    def use_sqlite(self) -> bool:
+        return self.get("database") in {"sqlite", "both"}
+
+    @property
+    def use_litestream(self) -> bool:
+        return self.use_sqlite and bool(self.get("litestream"))
+
+    @property
+    def use_huey(self) -> bool:
+        return self.get("worker") == "huey"
+
+    @property
+    def use_redis(self) -> bool:
+        return self.use_huey and self.get("worker_broker") == "redis"
+
+    @property
+    def profiles(self) -> list[str]:
+        return [p for p, on in (("pg", self.use_postgres), ("sq", self.use_sqlite)) if on]
+
+
+@cache
+def all_combinations() -> list[Combination]:
+    combos: list[dict] = [{}]
+    for name, spec in questions().items():
+        options = values(spec)
+        if not options:
+            continue
+        grown = []
+        for answers in combos:
+            if asked(spec, answers):
+                grown.extend({**answers, name: value} for value in options)
+            else:
+                grown.append(answers)
+        combos = grown
+    return [Combination(tuple(c.items())) for c in combos]
+
+
+def one(**wanted) -> Combination:
+    """The combination with these answers that keeps the most other answers at their defaults."""
+    defaults = {name: spec.get("default") for name, spec in questions().items()}
+    matching = [c for c in all_combinations() if all(c.get(k) == v for k, v in wanted.items())]
+    if not matching:
+        raise LookupError(f"no combination has {wanted}")
+    return max(matching, key=lambda c: sum(c.get(k) == defaults[k] for k in c.data))
+
+
+if __name__ == "__main__":
+    combos = all_combinations()
+    print(len(combos), "combinations")
+    for combo in itertools.islice(combos, 5):
+        print(combo.id)

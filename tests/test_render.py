@@ -1,0 +1,247 @@
+"""Every combination from copier.yml renders into a complete, clean project.
+
+Checks whose input is identical across combinations (a Dockerfile, a compose file, the
+Django code with its dependency set) run once per distinct content: a deterministic tool
+gives the same verdict on the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from combinations import Combination, all_combinations, questions
+from conftest import digest, run, tool, tree_digest, uv_env
+
+COMBINATIONS = all_combinations()
+IDS = [c.id for c in COMBINATIONS]
+HOST_PYTHON = "3.13"
+
+# Jinja that names one of copier's variables, or a Jinja statement Django never uses.
+VARIABLES = "|".join(sorted(questions()) + ["use_\\w+", "_copier_\\w+"])
+LEFTOVER = re.compile(r"\{\{[^}]*\b(" + VARIABLES + r")\b|\{%-?\s*(raw|endraw|set|macro)\b|\{#")
+
+
+def expected_files(c: Combination, slug: str) -> dict[str, bool]:
+    """Path -> whether this combination must have it (False: must not)."""
+    return {
+        ".copier-answers.yml": True,
+        ".gitignore": True,
+        ".python-version": True,
+        "README.md": True,
+        "compose.yaml": True,
+        "justfile": True,
+        "src/.dockerignore": True,
+        "src/manage.py": True,
+        "src/pyproject.toml": True,
+        "src/config/settings.py": True,
+        "src/scripts/run.sh": True,
+        "src/scripts/web.sh": True,
+        "src/scripts/healthcheck.py": True,
+        f"src/{slug}/models.py": True,
+        f"src/{slug}/health.py": True,
+        f"src/{slug}/migrations/0001_initial.py": True,
+        "deploy/pg/Dockerfile": c.use_postgres,
+        "deploy/sq/Dockerfile": c.use_sqlite,
+        "src/scripts/check_sqlite.py": c.use_sqlite,
+        "src/litestream.yml": c.use_litestream,
+        "src/scripts/worker.sh": c.use_huey,
+        "src/scripts/together.sh": c.use_huey,
+        f"src/{slug}/tasks.py": c.use_huey,
+        "src/tests/test_tasks.py": c.use_huey,
+        "compose.debug.yaml": c.get("debugpy"),
+        ".vscode/launch.json": c.get("debugpy"),
+        "src/scripts/debug.sh": c.get("debugpy"),
+        ".env.example": c.get("secrets") == "dotenv",
+        ".env.op": c.get("secrets") == "1password",
+        "fly.toml": c.get("fly"),
+    }
+
+
+def files(project: Path) -> list[Path]:
+    return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
+
+
+@pytest.fixture(params=COMBINATIONS, ids=IDS)
+def combo(request) -> Combination:
+    return request.param
+
+
+@pytest.fixture
+def project(render, combo) -> Path:
+    return render(combo)
+
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def test_no_template_syntax_is_left(project):
+    for path in files(project):
+        assert not path.name.endswith(".jinja"), path
+        text = path.read_text(errors="replace")
+        match = LEFTOVER.search(text)
+        assert match is None, f"{path.relative_to(project)}: unrendered {match.group(0)!r}"
+
+
+def test_wanted_files_exist_and_unwanted_are_absent(project, combo):
+    slug = answers_of(project)["project_slug"]
+    for rel, wanted in expected_files(combo, slug).items():
+        assert (project / rel).is_file() == bool(wanted), f"{rel}: expected {bool(wanted)}"
+    empty = [p for p in files(project) if p.stat().st_size == 0 and p.name != "__init__.py"]
+    assert empty == [], "files turned off must be absent, not empty"
+
+
+def test_answers_file_records_every_answer(project, combo):
+    recorded = answers_of(project)
+    assert recorded["_src_path"]
+    for name, value in combo.answers:
+        assert recorded[name] == value, name
+    assert not {k for k in recorded if k.startswith("use_")}, "derived values are not answers"
+
+
+def test_scripts_are_executable(project, combo):
+    for script in (project / "src" / "scripts").glob("*.sh"):
+        assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
+
+
+def test_python_passes_ruff_check_and_format(project):
+    src = project / "src"
+    for cmd in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        result = run([tool("ruff"), *cmd], cwd=src)
+        assert result.returncode == 0, result.output
+
+
+def test_shell_scripts_pass_shellcheck(project, checks):
+    for script in sorted((project / "src" / "scripts").glob("*.sh")):
+        verdict = checks.get(
+            "shellcheck",
+            digest(script.read_bytes()),
+            lambda s=script: run([tool("shellcheck"), "--external-sources", str(s)]),
+        )
+        assert verdict.returncode == 0, verdict.output
+
+
+def test_dockerfiles_pass_hadolint(project, checks):
+    for dockerfile in sorted(project.glob("deploy/*/Dockerfile")):
+        verdict = checks.get(
+            "hadolint",
+            digest(dockerfile.read_bytes()),
+            lambda d=dockerfile: run([tool("hadolint"), str(d)]),
+        )
+        assert verdict.returncode == 0, verdict.output
+
+
+def make_env_file(project: Path, combo: Combination) -> None:
+    """.env as `just env` makes it; with 1Password (no `op` here) the references stay."""
+    if (project / ".env").exists():
+        return
+    if combo.get("secrets") == "dotenv":
+        result = run([tool("just"), "env"], cwd=project)
+        assert result.returncode == 0, result.output
+    else:
+        (project / ".env").write_text((project / ".env.op").read_text())
+
+
+def test_compose_config_is_valid_for_each_profile(project, combo, checks):
+    make_env_file(project, combo)
+    compose = (project / "compose.yaml").read_bytes()
+    for profile in combo.profiles:
+        verdict = checks.get(
+            "compose",
+            digest(compose, profile),
+            lambda p=profile: run(
+                ["docker", "compose", "--profile", p, "config", "--quiet"], cwd=project
+            ),
+        )
+        assert verdict.returncode == 0, verdict.output
+        if combo.get("debugpy"):
+            debug = run(
+                [
+                    "docker",
+                    "compose",
+                    "-f",
+                    "compose.yaml",
+                    "-f",
+                    "compose.debug.yaml",
+                    "--profile",
+                    profile,
+                    "config",
+                    "--quiet",
+                ],
+                cwd=project,
+            )
+            assert debug.returncode == 0, debug.output
+
+
+def test_justfile_parses_and_explains_every_recipe(project, checks):
+    justfile = (project / "justfile").read_bytes()
+    verdict = checks.get(
+        "just", digest(justfile), lambda: run([tool("just"), "--list", "--unsorted"], cwd=project)
+    )
+    assert verdict.returncode == 0, verdict.output
+    recipes = [line for line in verdict.stdout.splitlines()[1:] if line.strip()]
+    assert recipes and all("#" in line for line in recipes), verdict.stdout
+
+
+def dependency_set(project: Path) -> list[str]:
+    pyproject = tomllib.loads((project / "src" / "pyproject.toml").read_text())
+    return sorted(pyproject["project"]["dependencies"] + pyproject["dependency-groups"]["dev"])
+
+
+@pytest.fixture(scope="session")
+def venv_for(tmp_path_factory, checks):
+    """A virtualenv per distinct dependency list (host Python 3.13), built from PyPI by uv."""
+    root = tmp_path_factory.mktemp("venvs")
+
+    def build(deps: list[str]) -> Path:
+        path = root / digest(*deps)
+        made = run(["uv", "venv", "--quiet", "--python", HOST_PYTHON, str(path)], env=uv_env())
+        assert made.returncode == 0, made.output
+        installed = run(
+            ["uv", "pip", "install", "--quiet", "--python", str(path / "bin" / "python"), *deps],
+            env=uv_env(),
+        )
+        assert installed.returncode == 0, installed.output
+        return path / "bin" / "python"
+
+    return lambda deps: checks.get("venv", digest(*deps), lambda: build(deps))
+
+
+def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_path_factory):
+    """`manage.py check --deploy` and `makemigrations --check` on the production settings.
+    Keyed by the app code and its dependency list: python_version changes neither (only
+    requires-python and ruff's target, which the ruff test covers)."""
+    src = project / "src"
+    deps = dependency_set(project)
+    python = venv_for(deps)
+
+    def verdict():
+        data = tmp_path_factory.mktemp("db")
+        env = {
+            **uv_env(),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SECRET_KEY": "check-" + "k" * 60,
+            "DATABASE_URL": f"sqlite:///{data / 'db.sqlite3'}",
+        }
+        results = [
+            run(
+                [str(python), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                cwd=src,
+                env=env,
+            ),
+            run(
+                [str(python), "manage.py", "makemigrations", "--check", "--dry-run"],
+                cwd=src,
+                env=env,
+            ),
+        ]
+        return results
+
+    key = digest(tree_digest(src, exclude={"pyproject.toml"}), *deps)
+    for result in checks.get("django", key, verdict):
+        assert result.returncode == 0, result.output
