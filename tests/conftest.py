@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,9 @@ def require(reason: str) -> None:
 
 def run(cmd: list[str], cwd: Path | None = None, timeout: float = 600, **kw):
     """Run a command; the result carries its combined output for assertion messages."""
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+    result = subprocess.run(
+        cmd, check=False, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw
+    )
     result.output = f"$ {' '.join(map(str, cmd))}\n{result.stdout}{result.stderr}"
     return result
 
@@ -106,8 +109,13 @@ def postgres_url(tmp_path_factory):
     missing = missing_postgres()
     if missing:
         require(missing)
-    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
-        yield url
+    # Not under pytest's tmp dir: that is private to root, and PostgreSQL will not run as root.
+    workdir = Path(tempfile.mkdtemp(prefix="start-django-pg-"))
+    try:
+        with postgres_server(workdir) as url:
+            yield url
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

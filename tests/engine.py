@@ -503,6 +503,119 @@ def _unmount_below(path: Path) -> None:
         subprocess.run(["umount", "-l", point], check=False)
 
 
+# --- images the tests build from the generated projects -------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """An image built from a generated project's Dockerfile."""
+
+    tag: str
+    ok: bool
+    seconds: float
+    log: str  # the build's full output (BuildKit plain progress)
+
+    def tail(self, lines: int = 25) -> str:
+        return "\n".join(self.log.strip().splitlines()[-lines:])
+
+
+def build_image(
+    tag: str, context: Path, dockerfile: Path, build_args: dict[str, str] | None = None
+) -> Built:
+    """`DOCKER_BUILDKIT=1 docker build` as a user would run it (no extra flags or cache busting)."""
+    command = ["docker", "build", "--progress=plain", "--tag", tag, "--file", str(dockerfile)]
+    for key, value in (build_args or {}).items():
+        command += ["--build-arg", f"{key}={value}"]
+    start = time.monotonic()
+    try:
+        result = subprocess.run(
+            [*command, str(context)],
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
+            check=False,
+            env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        )
+        ok, log_text = result.returncode == 0, result.stdout + result.stderr
+    except subprocess.TimeoutExpired:
+        ok, log_text = False, f"timed out after {BUILD_TIMEOUT}s"
+    seconds = round(time.monotonic() - start, 1)
+    return Built(tag, ok, seconds, f"$ {' '.join(command)} {context}\n{log_text}")
+
+
+def image_config(tag: str) -> dict:
+    """`docker image inspect`'s Config (User, Env, Cmd, Healthcheck, ...) and Size."""
+    info = _inspect(tag)
+    if info is None:
+        raise LookupError(f"no image {tag}")
+    return {**(info.get("Config") or {}), "Size": info.get("Size", 0)}
+
+
+def image_size(tag: str) -> int:
+    return image_config(tag)["Size"]
+
+
+SQLITE_MAGIC = b"SQLite format 3\0"
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerFile:
+    layer: str  # the layer's name in `docker save` output
+    path: str
+    head: bytes  # the first 16 bytes (regular files only)
+
+
+def layer_files(tag: str) -> Iterator[LayerFile]:
+    """Every member of every layer of `tag`, read from `docker save` (streamed, not unpacked).
+
+    Handles both the classic layout (`<id>/layer.tar`, engine 20.10) and the OCI layout
+    (`blobs/sha256/<digest>`) newer engines write; blobs that are not tars are skipped.
+    """
+    import tarfile
+
+    save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
+    try:
+        with tarfile.open(fileobj=save.stdout, mode="r|") as outer:
+            for member in outer:
+                if not member.isfile():
+                    continue
+                if not (member.name.endswith("layer.tar") or member.name.startswith("blobs/")):
+                    continue
+                blob = outer.extractfile(member)
+                try:
+                    with tarfile.open(fileobj=blob, mode="r|") as layer:
+                        for entry in layer:
+                            head = b""
+                            if entry.isfile():
+                                head = layer.extractfile(entry).read(len(SQLITE_MAGIC))
+                            yield LayerFile(member.name, entry.name, head)
+                except tarfile.ReadError:
+                    continue  # a JSON config or manifest blob
+    finally:
+        save.stdout.close()
+        if save.wait(timeout=120) != 0:
+            raise RuntimeError(f"docker save {tag} failed with status {save.returncode}")
+
+
+def remove_images(*tags: str) -> None:
+    """Remove tags this suite built; layers stay in the build cache for the next run."""
+    if tags:
+        _docker("image", "rm", "--force", *tags, timeout=120)
+
+
+def engine_facts() -> dict[str, str]:
+    """Engine and plugin versions, for reports."""
+    facts = {}
+    for key, args in (
+        ("engine", ("version", "--format", "{{.Server.Version}}")),
+        ("compose", ("compose", "version", "--short")),
+        ("buildx", ("buildx", "version")),
+    ):
+        result = _docker(*args)
+        facts[key] = result.stdout.strip() if result.returncode == 0 else "unknown"
+    return facts
+
+
 # --- helpers ------------------------------------------------------------------
 
 

@@ -1,0 +1,300 @@
+"""Helpers for the tests that run generated projects in containers (test_containers.py,
+test_litestream.py, test_fly_image.py) and for scripts/benchmark.
+
+* `prepare()`: a rendered project copied out of the render cache, with a real `uv lock` and
+  the `.env` that `just env` writes, ready for `docker build` and `docker compose`.
+* `Stack`: one compose project (`docker compose -p NAME --profile P`) on its own loopback
+  port; its name is unique to this test session, so its containers, volumes and images never
+  meet another session's on the same engine.
+* HTTP from the host to 127.0.0.1 only: `get()`, `post_entry()`, `words()`.
+* `TIMINGS` / `timed()`: durations the suite measured, shown in pytest's terminal summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+from conftest import tool, uv_env
+
+# Unique per session: compose project names, image names and volumes carry it.
+TOKEN = f"t{os.getpid() % 100000}"
+
+TIMINGS: list[str] = []  # "what: 12.3s", drained into test reports by `record_timings`
+
+
+@contextlib.contextmanager
+def timed(what: str) -> Iterator[None]:
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        TIMINGS.append(f"{what}: {time.monotonic() - start:.1f}s")
+
+
+def run(cmd: list[str], cwd: Path | None = None, timeout: float = 600, env=None, input=None):
+    """Run a command; `.output` holds the command line and its combined output."""
+    try:
+        result = subprocess.run(
+            cmd,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            input=input,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"timed out after {timeout}s: {' '.join(map(str, cmd))}") from exc
+    result.output = f"$ {' '.join(map(str, cmd))}\n{result.stdout}{result.stderr}"
+    return result
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 1.0):
+    """Poll check() until it returns something truthy (returned), bounded by timeout."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            last = check()
+        except (OSError, http.client.HTTPException) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")
+        time.sleep(interval)
+
+
+# --- generated projects -------------------------------------------------------
+
+
+def prepare(rendered: Path, destination: Path) -> Path:
+    """Copy a rendered project, lock its dependencies (`uv lock`) and write .env (`just env`)."""
+    shutil.copytree(rendered, destination, symlinks=True)
+    locked = run(["uv", "lock"], cwd=destination / "src", env=uv_env(), timeout=300)
+    assert locked.returncode == 0, locked.output
+    if (destination / ".env.example").exists():
+        made = run([tool("just"), "env"], cwd=destination)
+        assert made.returncode == 0, made.output
+    else:  # 1Password: no `op` here, so the plain example stands in for the injected file
+        raise AssertionError("container tests render with secrets=dotenv")
+    return destination
+
+
+def plant_decoys(src: Path) -> list[str]:
+    """Files a developer's src/ really holds after local work, none of which may reach an
+    image: secrets, SQLite databases with their journals, collected static and media files,
+    a virtualenv. Returns their paths relative to src/."""
+    decoys = {
+        ".env": "SECRET_KEY=decoy-secret-must-not-reach-an-image\n",
+        ".env.local": "SECRET_KEY=decoy\n",
+        "config/.env": "SECRET_KEY=decoy\n",
+        "staticfiles/decoy.css": "body{}\n",
+        "mediafiles/decoy.txt": "upload\n",
+        ".venv/decoy.txt": "venv\n",
+    }
+    for rel, text in decoys.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(text)
+    for rel in ("db.sqlite3", "huey.sqlite3", "test_db.sqlite3", "data.db"):
+        with contextlib.closing(sqlite3.connect(src / rel)) as db:
+            db.execute("CREATE TABLE decoy (secret TEXT)")
+            db.execute("INSERT INTO decoy VALUES ('must not reach an image')")
+            db.commit()
+    for rel in ("db.sqlite3-wal", "db.sqlite3-shm", "db.sqlite3-journal"):
+        (src / rel).write_bytes(b"SQLite format 3\0" + b"\0" * 100)
+    return sorted([*decoys, "db.sqlite3", "huey.sqlite3", "test_db.sqlite3", "data.db"])
+
+
+def slug_of(project: Path) -> str:
+    for line in (project / ".copier-answers.yml").read_text().splitlines():
+        if line.startswith("project_slug:"):
+            return line.split(":", 1)[1].strip().strip("'\"")
+    raise LookupError("no project_slug in .copier-answers.yml")
+
+
+# --- HTTP from the host (127.0.0.1 only) -----------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(port: int, method: str, path: str, headers=None, body: str | None = None):
+    """One request to 127.0.0.1:port as the browser on this machine would send it
+    (Host: localhost:port). Returns (status, headers, text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers={"Host": f"localhost:{port}", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def get(port: int, path: str = "/"):
+    return request(port, "GET", path)
+
+
+def health(port: int) -> tuple[int, dict]:
+    status, _, text = get(port, "/health/")
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, {"unparsed": text[:300]}
+
+
+def healthy(port: int) -> dict | None:
+    """The /health/ document when it answers 200 with every check "ok", else None."""
+    status, document = health(port)
+    checks = document.get("checks") or {}
+    if status == 200 and checks and all(state == "ok" for state in checks.values()):
+        return document
+    return None
+
+
+def post_entry(port: int, title: str, body: str) -> None:
+    """Create an entry through the app's form, with Django's CSRF protection satisfied the
+    way a browser does it. The csrftoken cookie is Secure (production settings), so a cookie
+    jar would not send it over http: the Cookie header is set by hand."""
+    status, headers, page = get(port, "/")
+    assert status == 200, f"GET / answered {status}: {page[:500]}"
+    cookies = SimpleCookie()
+    for value in headers.get_all("Set-Cookie") or []:
+        cookies.load(value)
+    assert "csrftoken" in cookies, f"no csrftoken cookie: {headers.get_all('Set-Cookie')}"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token, "no csrfmiddlewaretoken in the form"
+    origin = f"http://localhost:{port}"
+    status, headers, text = request(
+        port,
+        "POST",
+        "/",
+        headers={
+            "Cookie": f"csrftoken={cookies['csrftoken'].value}",
+            "Origin": origin,
+            "Referer": f"{origin}/",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body=urlencode({"csrfmiddlewaretoken": token[1], "title": title, "body": body}),
+    )
+    assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
+
+
+def words(port: int, title: str) -> int | None | bool:
+    """On the list page: the entry's word count once processed, None while pending,
+    False when the entry is not listed."""
+    status, _, page = get(port, "/")
+    if status != 200:
+        return False
+    match = re.search(
+        rf"<strong>{re.escape(title)}</strong>\s*<span class=\"(processed|pending)\">([^<]*)<",
+        page,
+    )
+    if match is None:
+        return False
+    if match[1] == "pending":
+        return None
+    return int(match[2].split()[0])
+
+
+# --- compose stacks ------------------------------------------------------------------
+
+
+class Stack:
+    """`docker compose -p NAME --profile PROFILE` for one generated project."""
+
+    def __init__(self, project: Path, name: str, profile: str) -> None:
+        self.project = project
+        self.name = name
+        self.profile = profile
+        self.port = free_port()
+        self.web = f"web-{profile}"
+        self.worker = f"worker-{profile}"
+
+    def compose(self, *args: str, timeout: float = 600):
+        env = {**os.environ, "WEB_PORT": str(self.port)}
+        command = ["docker", "compose", "-p", self.name, "--profile", self.profile, *args]
+        return run(command, cwd=self.project, env=env, timeout=timeout)
+
+    def up(self, *services: str, build: bool = False, wait: bool = True, deps: bool = True):
+        args = ["up", "--detach"]
+        if build:
+            args.append("--build")
+        if wait:
+            args += ["--wait", "--wait-timeout", "240"]
+        if not deps:
+            args.append("--no-deps")
+        result = self.compose(*args, *services, timeout=900)
+        if wait and result.returncode != 0:
+            raise AssertionError(f"{result.output}\n--- logs ---\n{self.logs()}")
+        return result
+
+    def down(self, volumes: bool = False):
+        return self.compose("down", *(["--volumes"] if volumes else []), timeout=300)
+
+    def logs(self, *services: str) -> str:
+        return self.compose("logs", "--no-color", "--no-log-prefix", *services).output
+
+    def container(self, service: str) -> str:
+        result = self.compose("ps", "--all", "--quiet", service)
+        ids = result.stdout.split()
+        assert ids, f"no container for {service}: {result.output}"
+        return ids[0]
+
+    def inspect(self, service: str) -> dict:
+        result = run(["docker", "inspect", self.container(service)])
+        assert result.returncode == 0, result.output
+        return json.loads(result.stdout)[0]
+
+    def exec(self, service: str, *command: str, env: dict[str, str] | None = None):
+        flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
+        return self.compose("exec", "-T", *flags, service, *command, timeout=120)
+
+    def volume(self, name: str) -> str:
+        return f"{self.name}_{name}"
+
+    def images(self) -> list[str]:
+        result = self.compose("config", "--images")
+        return sorted(set(result.stdout.split()))
+
+
+# The uid of every process in a container, read from /proc by the container's own Python.
+PROCESS_UIDS = (
+    "import glob\n"
+    "uids = {}\n"
+    "for status in glob.glob('/proc/[0-9]*/status'):\n"
+    "    try:\n"
+    "        fields = dict(l.split(':', 1) for l in open(status) if ':' in l)\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    uids[status.split('/')[2]] = (fields['Name'].strip(), fields['Uid'].split()[0])\n"
+    "print(uids)\n"
+)
+
+# Every process's command line, for "is the huey consumer running here?"
+PROCESS_COMMANDS = (
+    "import glob\n"
+    "for cmdline in glob.glob('/proc/[0-9]*/cmdline'):\n"
+    "    try:\n"
+    "        print(open(cmdline, 'rb').read().replace(b'\\0', b' ').decode().strip())\n"
+    "    except OSError:\n"
+    "        pass\n"
+)

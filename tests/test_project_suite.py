@@ -1,0 +1,76 @@
+"""The generated project's own test suite passes for each distinct runtime configuration
+(database x broker x litestream), installed from its own uv lock, against real servers:
+a PostgreSQL and a Redis started for the session, and a real huey consumer process (the
+project's suite starts one when there is a worker)."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+
+from combinations import Combination, all_combinations, one
+from conftest import digest, run, uv_env
+
+
+def runtime_key(combo: Combination, profile: str) -> tuple:
+    broker = combo.get("worker_broker") if combo.use_huey else "none"
+    return (profile, broker, combo.use_litestream if profile == "sq" else False)
+
+
+def runtimes() -> list[tuple[tuple, Combination]]:
+    """Each distinct runtime, with the combination closest to the defaults that has it."""
+    keys = sorted({runtime_key(c, p) for c in all_combinations() for p in c.profiles})
+    chosen = []
+    for profile, broker, litestream in keys:
+        wanted = {"database": "postgres" if profile == "pg" else "sqlite"}
+        wanted["worker"] = "none" if broker == "none" else "huey"
+        if broker != "none":
+            wanted["worker_broker"] = broker
+        if profile == "sq":
+            wanted["litestream"] = litestream
+        chosen.append(((profile, broker, litestream), one(**wanted)))
+    return chosen
+
+
+RUNTIMES = runtimes()
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    ("key", "combo"),
+    RUNTIMES,
+    ids=[f"{p}-broker_{b}" + ("-litestream" if lit else "") for (p, b, lit), _ in RUNTIMES],
+)
+def test_generated_suite_passes_against_real_services(key, combo, render, request, tmp_path):
+    profile, broker, _ = key
+    src = render(combo) / "src"
+    env = {**uv_env(), "CI": "true"}  # in CI mode the project's suite fails instead of skipping
+    for cmd in (["uv", "lock"], ["uv", "sync", "--locked"]):
+        result = run(cmd, cwd=src, env=env)
+        assert result.returncode == 0, result.output
+
+    name = "suite_" + digest(repr(key))
+    if profile == "pg":
+        base = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
+        env["DATABASE_URL"] = f"{base}/{name}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        env["TEST_SQLITE_PATH"] = str(tmp_path / "test.sqlite3")
+    if broker == "redis":
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+    elif broker == "sqlite":
+        env["HUEY_SQLITE_PATH"] = str(tmp_path / "huey.sqlite3")
+
+    report = tmp_path / "report.xml"
+    result = run(
+        ["uv", "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
+        cwd=src,
+        env=env,
+    )
+    assert result.returncode == 0, result.output
+    cases = {case.get("name"): case for case in ElementTree.parse(report).iter("testcase")}
+    not_passed = [name for name, case in cases.items() if len(case)]  # failure/skipped/error
+    assert cases and not not_passed, result.output
+    if broker != "none":
+        assert "test_a_real_consumer_completes_the_task_the_page_enqueued" in cases
