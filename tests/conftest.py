@@ -135,3 +135,11 @@ def uv_env() -> dict[str, str]:
     if bundle.exists():
         env.setdefault("SSL_CERT_FILE", str(bundle))
     return env
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Images the container tests could not build, with why, and the durations they measured
+    (tests/stacks.py)."""
+    from stacks import terminal_summary
+
+    terminal_summary(terminalreporter)

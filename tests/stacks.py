@@ -27,6 +27,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from conftest import tool, uv_env
 
 # Unique per session: compose project names, image names and volumes carry it.
@@ -142,7 +144,9 @@ def request(port: int, method: str, path: str, headers=None, body: str | None = 
     (Host: localhost:port). Returns (status, headers, text)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers={"Host": f"localhost:{port}", **(headers or {})})
+        conn.request(
+            method, path, body=body, headers={"Host": f"localhost:{port}", **(headers or {})}
+        )
         response = conn.getresponse()
         return response.status, response.headers, response.read().decode(errors="replace")
     finally:
@@ -278,7 +282,7 @@ class Stack:
 
 # The uid of every process in a container, read from /proc by the container's own Python.
 PROCESS_UIDS = (
-    "import glob\n"
+    "import glob, json\n"
     "uids = {}\n"
     "for status in glob.glob('/proc/[0-9]*/status'):\n"
     "    try:\n"
@@ -286,7 +290,7 @@ PROCESS_UIDS = (
     "    except OSError:\n"
     "        continue\n"
     "    uids[status.split('/')[2]] = (fields['Name'].strip(), fields['Uid'].split()[0])\n"
-    "print(uids)\n"
+    "print(json.dumps(uids))\n"
 )
 
 # Every process's command line, for "is the huey consumer running here?"
@@ -298,3 +302,35 @@ PROCESS_COMMANDS = (
     "    except OSError:\n"
     "        pass\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def record_timings(record_property):
+    """Import into a test module: hands the durations measured during a test (and during the
+    fixtures it set up) to its report, for the terminal summary."""
+    yield
+    while TIMINGS:
+        record_property("timing", TIMINGS.pop(0))
+
+
+def terminal_summary(terminalreporter) -> None:
+    """Called from conftest.py's pytest_terminal_summary: images that were not built (with
+    the reason; those tests are skipped, never passed) and the durations measured."""
+    not_built, timings = [], []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "skipped", False) and isinstance(report.longrepr, tuple):
+                reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+                if reason.startswith("not built:"):
+                    not_built.append(f"{report.nodeid}: {reason}")
+            for name, value in getattr(report, "user_properties", None) or []:
+                if name == "timing":
+                    timings.append(value)
+    if not_built:
+        terminalreporter.write_sep("=", "images not built (skipped, not passed)", yellow=True)
+        for line in dict.fromkeys(not_built):
+            terminalreporter.write_line(line)
+    if timings:
+        terminalreporter.write_sep("-", "container test timings")
+        for line in dict.fromkeys(timings):
+            terminalreporter.write_line(line)

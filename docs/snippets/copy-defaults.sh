@@ -1,0 +1,1 @@
+copier copy --defaults gh:org/start-django my-project

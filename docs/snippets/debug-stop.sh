@@ -1,0 +1,2 @@
+cd cafe-ledger
+docker compose -f compose.yaml -f compose.debug.yaml --profile sq down
