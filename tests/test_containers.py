@@ -149,7 +149,7 @@ def matrix(render, tmp_path_factory) -> Matrix:
         project = prepare(render(variant.representative), root / variant.name)
         decoys = plant_decoys(project / "src")
         tag = f"start-django-test/{variant.name}:{TOKEN}"
-        with timed(f"cold build {variant.name} ({variant.path})"):
+        with timed(f"build {variant.name} ({variant.path})"):
             built = build_image(tag, project / "src", project / variant.path)
         images.append(Image(variant, tag, project / "src", decoys, built))
     yield Matrix(variants, bases, images)

