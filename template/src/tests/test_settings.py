@@ -57,3 +57,16 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_static_files_collect_and_compress_for_production(tmp_path):
+    env = {"SECRET_KEY": GOOD_KEY, "DATABASE_URL": "sqlite:///static-check.sqlite3"}
+    env["STATIC_ROOT"] = str(tmp_path / "static")
+    collected = run_manage("collectstatic", "--noinput", **env)
+    assert collected.returncode == 0, collected.stderr
+    compressed = run_manage("compress", "--force", **env)
+    assert compressed.returncode == 0, compressed.stderr
+    # compress run before collectstatic "succeeds" with 0 blocks; that must not pass.
+    assert "Compressed 1 block(s)" in compressed.stdout, compressed.stdout
+    assert (tmp_path / "static" / "staticfiles.json").is_file()
+    assert list((tmp_path / "static" / "CACHE" / "css").glob("*.css"))
