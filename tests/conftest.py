@@ -104,6 +104,19 @@ def render(copie_session, template_snapshot):
     return _render
 
 
+@pytest.fixture
+def project_copy(render, tmp_path):
+    """project_copy(combination or answers) -> a private copy of the rendered project, for
+    tests that write into it (.env, a venv, git), so the shared render stays pristine."""
+
+    def _copy(combo: Combination | dict) -> Path:
+        target = tmp_path / f"project{len(list(tmp_path.glob('project*')))}"
+        shutil.copytree(render(combo), target, symlinks=True)
+        return target
+
+    return _copy
+
+
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory):
     missing = missing_postgres()
@@ -143,3 +156,18 @@ def pytest_terminal_summary(terminalreporter):
     from stacks import terminal_summary
 
     terminal_summary(terminalreporter)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """With `-n N --dist loadgroup` (scripts/test): a combination's tests share one worker, so
+    it renders once; Docker tests share one worker, so stacks never compete for ports."""
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group("docker"))
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for value in params.values():
+            if isinstance(value, Combination):
+                item.add_marker(pytest.mark.xdist_group(value.id))
+                break

@@ -42,9 +42,9 @@ RUNTIMES = runtimes()
     RUNTIMES,
     ids=[f"{p}-broker_{b}" + ("-litestream" if lit else "") for (p, b, lit), _ in RUNTIMES],
 )
-def test_generated_suite_passes_against_real_services(key, combo, render, request, tmp_path):
+def test_generated_suite_passes_against_real_services(key, combo, project_copy, request, tmp_path):
     profile, broker, _ = key
-    src = render(combo) / "src"
+    src = project_copy(combo) / "src"
     env = {**uv_env(), "CI": "true"}  # in CI mode the project's suite fails instead of skipping
     for cmd in (["uv", "lock"], ["uv", "sync", "--locked"]):
         result = run(cmd, cwd=src, env=env)

@@ -56,8 +56,8 @@ def git_init(project: Path) -> None:
 
 
 @pytest.mark.parametrize("database", ["postgres", "sqlite"])
-def test_just_env_writes_fresh_secrets_and_never_overwrites(render, database, tmp_path):
-    project = render(one(database=database, secrets="dotenv"))
+def test_just_env_writes_fresh_secrets_and_never_overwrites(project_copy, database, tmp_path):
+    project = project_copy(one(database=database, secrets="dotenv"))
     env_file = project / ".env"
     env_file.unlink(missing_ok=True)
     first = run([tool("just"), "env"], cwd=project)
@@ -84,8 +84,8 @@ def test_just_env_writes_fresh_secrets_and_never_overwrites(render, database, tm
     assert values["SECRET_KEY"] not in (other / ".env").read_text()
 
 
-def test_just_env_with_1password_and_no_op_cli_fails_clearly(render):
-    project = render(one(secrets="1password"))
+def test_just_env_with_1password_and_no_op_cli_fails_clearly(project_copy):
+    project = project_copy(one(secrets="1password"))
     (project / ".env").unlink(missing_ok=True)
     path = ":".join(p for p in os.environ["PATH"].split(":") if not (Path(p) / "op").exists())
     result = run([tool("just"), "env"], cwd=project, env={**os.environ, "PATH": path})
@@ -101,8 +101,8 @@ def test_1password_template_holds_references_not_secrets(render):
 
 
 @pytest.mark.parametrize("secrets", ["dotenv", "1password"])
-def test_env_files_are_ignored_and_no_secret_is_tracked(render, secrets):
-    project = render(one(secrets=secrets, database="both"))
+def test_env_files_are_ignored_and_no_secret_is_tracked(project_copy, secrets):
+    project = project_copy(one(secrets=secrets, database="both"))
     env_file = project / ".env"
     secret = "s3cr3t-" + digest(secrets) * 3
     env_file.write_text(f"SECRET_KEY={secret}\nPOSTGRES_PASSWORD={secret}-pg\n")
@@ -118,8 +118,8 @@ def test_env_files_are_ignored_and_no_secret_is_tracked(render, secrets):
     assert ".env" in dockerignore and ".env.*" in dockerignore
 
 
-def test_pre_commit_hooks_pass_offline(render, tmp_path):
-    project = render(one(database="both", worker="huey", worker_broker="redis"))
+def test_pre_commit_hooks_pass_offline(project_copy, tmp_path):
+    project = project_copy(one(database="both", worker="huey", worker_broker="redis"))
     env = {**uv_env(), "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
     for cmd in (["uv", "lock"], ["uv", "sync", "--locked"]):
         result = run(cmd, cwd=project / "src", env=env)
