@@ -42,6 +42,7 @@ COPIER_YML = ROOT / "copier.yml"
 TEMPLATE = ROOT / "template"
 TESTS = ROOT / "tests"
 CACHE = Path(tempfile.gettempdir()) / "start-django-docs"
+SOURCE_URL = "gh:org/start-django"  # where the manual says the template lives
 
 # A different, valid value for each free-text question, to show what that answer changes.
 # A new free-text question without a sample here stops the build (see text_samples()).
@@ -288,7 +289,9 @@ def questions_table() -> str:
         else:
             asked_when = _code(str(when).replace("{{", "").replace("}}", "").strip())
         help_text = " ".join(str(spec.get("help", "")).split()).replace("|", "\\|")
-        rows.append(f"| [{_code(name)}](#{name}) | {values} | {default} | {asked_when} | {help_text} |")
+        rows.append(
+            f"| [{_code(name)}](#{name}) | {values} | {default} | {asked_when} | {help_text} |"
+        )
     return "\n".join(rows)
 
 
@@ -342,7 +345,9 @@ def answer_table() -> str:
         changed = _cell_paths(row["changed"])
         if row["renamed"]:
             old, new = row["renamed"]
-            changed = f"app folder {_code('src/' + old)} becomes {_code('src/' + new)}<br>" + changed
+            changed = (
+                f"app folder {_code('src/' + old)} becomes {_code('src/' + new)}<br>" + changed
+            )
         lines.append(
             f"| {label} | {_cell_paths(row['added'])} | {_cell_paths(row['removed'])} | {changed} |"
         )
@@ -383,9 +388,7 @@ def test_inventory() -> str:
         ]
         for cls in (n for n in tree_.body if isinstance(n, ast.ClassDef)):
             tests += [
-                n
-                for n in cls.body
-                if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+                n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
             ]
         for node in tests:
             doc = _first_paragraph(ast.get_docstring(node))
@@ -418,7 +421,9 @@ def _merge_service(base: dict, overlay: dict) -> dict:
 def _deep_merge(a: dict, b: dict) -> dict:
     out = dict(a)
     for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = (
+            _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        )
     return out
 
 
@@ -496,6 +501,8 @@ def compose_diagram(answers: dict, profile: str, debug: bool = False) -> str:
             label.append(f"built from {svc['build'].removeprefix('../')}")
         elif svc["image"]:
             label.append(f"image {svc['image']}")
+        extra_args = {k: v for k, v in svc["build_args"].items() if k != "run_cmd"}
+        label += [f"build arg {k}={v}" for k, v in sorted(extra_args.items())]
         if svc["command"]:
             label.append(svc["command"])
         if svc["healthcheck"]:
@@ -516,7 +523,9 @@ def compose_diagram(answers: dict, profile: str, debug: bool = False) -> str:
             lines.append(f'  {_id("s_", name)} -- "{how}" --> {_id("s_", dep)}')
         for kind, source, target in svc["mounts"]:
             if kind == "bind":
-                lines.append(f'  {_id("b_", source)} -. "bind mount {target}" .-> {_id("s_", name)}')
+                lines.append(
+                    f'  {_id("b_", source)} -. "bind mount {target}" .-> {_id("s_", name)}'
+                )
             else:
                 lines.append(f'  {_id("s_", name)} -. "{target}" .-> {_id("v_", source)}')
     return "\n".join(lines)
@@ -558,7 +567,8 @@ def rendered_file(spec: dict) -> tuple[str, int]:
     path = project / rel.replace("<project_slug>", slug)
     if not path.is_file():
         raise DocsError(f"rendered-file: {rel} does not exist for answers {answers}")
-    lines = path.read_text().splitlines()
+    # Renders come from a local snapshot of the template; readers copy from its git URL.
+    lines = path.read_text().replace(str(snapshot()), SOURCE_URL).splitlines()
     first = 0
     if spec.get("from"):
         first = _find(lines, spec["from"], rel)
@@ -628,11 +638,11 @@ MARKERS = {
     "combinations": combinations_summary,
     "test-inventory": test_inventory,
 }
-MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- generated: (?P<name>[\w-]+) -->[ \t]*$", re.M)
+MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- generated: (?P<name>[\w-]+) -->[ \t]*$", re.MULTILINE)
 BLOCK = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<kind>rendered-file|compose-diagram|just-list)[ \t]*\n"
     r"(?P<body>.*?)^(?P=indent)```[ \t]*$",
-    re.M | re.S,
+    re.MULTILINE | re.DOTALL,
 )
 LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(\d+)\.\s")
 
@@ -650,7 +660,7 @@ def _annotation_count_after(markdown: str, position: int, indent: str) -> int:
         match = LIST_ITEM.match(line)
         if match and match.group("indent") == indent:
             count += 1
-        elif line.startswith(indent + "    ") and count:
+        elif count and len(line) - len(line.lstrip()) > len(indent):
             continue  # the continuation of an item
         else:
             break
@@ -682,9 +692,13 @@ def expand(markdown: str, page: str = "?") -> str:
                     "list item(s) after the block"
                 )
         elif kind == "compose-diagram":
-            block = "```mermaid\n" + compose_diagram(
-                spec.get("answers") or {}, spec["profile"], bool(spec.get("debug"))
-            ) + "\n```"
+            block = (
+                "```mermaid\n"
+                + compose_diagram(
+                    spec.get("answers") or {}, spec["profile"], bool(spec.get("debug"))
+                )
+                + "\n```"
+            )
         else:
             block = just_list(spec.get("answers") or {})
         out.append(markdown[position : match.start()])
@@ -694,7 +708,7 @@ def expand(markdown: str, page: str = "?") -> str:
     return MARKER.sub(marker, "".join(out))
 
 
-def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 (hook API)
+def on_page_markdown(markdown: str, page, config, files) -> str:
     try:
         return expand(markdown, page.file.src_uri)
     except DocsError as exc:
@@ -720,4 +734,6 @@ if __name__ == "__main__":
         data = dict(arg.split("=", 1) for arg in sys.argv[3:])
         print(compose_diagram(data, profile))
     else:
-        sys.exit(f"usage: {sys.argv[0]} table|questions|combinations|tests|diagram [pg|sq] [k=v ...]")
+        sys.exit(
+            f"usage: {sys.argv[0]} table|questions|combinations|tests|diagram [pg|sq] [k=v ...]"
+        )

@@ -106,6 +106,7 @@ def plant_decoys(src: Path) -> list[str]:
         ".env": "SECRET_KEY=decoy-secret-must-not-reach-an-image\n",
         ".env.local": "SECRET_KEY=decoy\n",
         "config/.env": "SECRET_KEY=decoy\n",
+        "config/.env.production": "SECRET_KEY=decoy\n",
         "staticfiles/decoy.css": "body{}\n",
         "mediafiles/decoy.txt": "upload\n",
         ".venv/decoy.txt": "venv\n",
@@ -113,14 +114,16 @@ def plant_decoys(src: Path) -> list[str]:
     for rel, text in decoys.items():
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_text(text)
-    for rel in ("db.sqlite3", "huey.sqlite3", "test_db.sqlite3", "data.db"):
+    databases = ("db.sqlite3", "huey.sqlite3", "test_db.sqlite3", "data.db", "data/nested.sqlite3")
+    for rel in databases:
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(src / rel)) as db:
             db.execute("CREATE TABLE decoy (secret TEXT)")
             db.execute("INSERT INTO decoy VALUES ('must not reach an image')")
             db.commit()
     for rel in ("db.sqlite3-wal", "db.sqlite3-shm", "db.sqlite3-journal"):
         (src / rel).write_bytes(b"SQLite format 3\0" + b"\0" * 100)
-    return sorted([*decoys, "db.sqlite3", "huey.sqlite3", "test_db.sqlite3", "data.db"])
+    return sorted([*decoys, *databases])
 
 
 def slug_of(project: Path) -> str:

@@ -1,0 +1,1 @@
+uv run mkdocs build --strict       # into site/, failing on any warning

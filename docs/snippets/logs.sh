@@ -1,0 +1,2 @@
+cd cafe-ledger
+just logs pg                          # every service of the profile; Ctrl-C to stop following

@@ -1,0 +1,3 @@
+cd cafe-ledger
+copier update --defaults --conflict rej
+find . -name '*.rej'                           # your rejected hunks; the file has the template's text

@@ -1,0 +1,301 @@
+"""The Fly.io image, built and started the way Fly would (issue 4), without Fly.
+
+Build: `just deploy` runs `fly deploy src ...`, so the build context is src/; the Dockerfile
+is fly.toml's [build] dockerfile, relative to fly.toml's folder; the build arguments are
+[build.args]. Start: fly.toml's [env] plus the secrets `fly secrets set` would hold, the
+variables Fly itself sets (FLY_APP_NAME, PRIMARY_REGION, ...), a volume at each [[mounts]]
+destination, the [deploy] release_command first (a container without volumes), then one
+container per process group running its [processes] command (or the image's CMD when there
+are none). Fly stops a machine with kill_signal and kills it after kill_timeout: so does
+the last test here.
+
+Stand-ins, named as such: PostgreSQL and Redis run as containers on a network this test
+creates (Fly apps attach managed ones by URL secrets); the litestream replica, an S3 bucket
+on Fly, is a second volume at /replica (LITESTREAM_REPLICA_URL=file:///replica/db).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shlex
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from combinations import Combination, one
+from engine import build_image, ensure_image, remove_images, require_engine
+from stacks import (
+    PROCESS_COMMANDS,
+    TOKEN,
+    free_port,
+    healthy,
+    prepare,
+    record_timings,  # noqa: F401  (autouse fixture)
+    run,
+    timed,
+    wait_until,
+)
+
+pytestmark = pytest.mark.docker
+
+APPS = {
+    # PostgreSQL with a redis-backed huey: [processes] web and worker, release_command.
+    "pg": {"database": "postgres", "worker": "huey", "worker_broker": "redis"},
+    # SQLite with huey's queue file and litestream: one machine, the worker beside the web.
+    "sq": {"database": "sqlite", "worker": "huey", "worker_broker": "sqlite", "litestream": True},
+    # PostgreSQL with huey's queue file: the queue's volume keeps the worker beside the web.
+    "pg-queue-file": {"database": "postgres", "worker": "huey", "worker_broker": "sqlite"},
+}
+POSTGRES_PASSWORD = secrets.token_hex(12)
+
+
+@dataclass
+class FlyApp:
+    key: str
+    combo: Combination
+    project: Path
+    config: dict
+    image: str
+    network: str
+    port: int
+    containers: dict[str, str] = field(default_factory=dict)  # process group -> container
+    volumes: list[str] = field(default_factory=list)
+    built: object = None  # engine.Built
+    release: object = None  # the release_command's result
+
+    def env(self) -> list[str]:
+        """--env flags: [env], the secrets, and what Fly sets on every machine."""
+        values = {key: str(value) for key, value in self.config.get("env", {}).items()}
+        values |= {
+            "FLY_APP_NAME": self.config["app"],
+            "FLY_REGION": self.config["primary_region"],
+            "PRIMARY_REGION": self.config["primary_region"],
+            "SECRET_KEY": secrets.token_urlsafe(50),
+        }
+        if self.combo.use_postgres:
+            values["DATABASE_URL"] = f"postgres://app:{POSTGRES_PASSWORD}@postgres:5432/app"
+        if self.combo.use_redis:
+            values["REDIS_URL"] = "redis://redis:6379/0"
+        if "litestream.yml" in {p.name for p in (self.project / "src").iterdir()}:
+            values["LITESTREAM_REPLICA_URL"] = "file:///replica/db"
+        return [f"--env={key}={value}" for key, value in values.items()]
+
+    def logs(self, group: str) -> str:
+        result = run(["docker", "logs", self.containers[group]])
+        return result.stdout + result.stderr
+
+    def state(self, group: str) -> dict:
+        result = run(["docker", "inspect", self.containers[group]])
+        return json.loads(result.stdout)[0]["State"]
+
+    def processes(self, group: str) -> list[str]:
+        result = run(["docker", "exec", self.containers[group], "python", "-c", PROCESS_COMMANDS])
+        return result.stdout.splitlines()
+
+
+def service(app: FlyApp, name: str, image: str, *args: str) -> None:
+    """A PostgreSQL or Redis stand-in for what the Fly app reaches by URL."""
+    assert ensure_image(image).available, ensure_image(image)
+    container = f"{app.network}-{name}"
+    result = run(
+        ["docker", "run", "--detach", "--name", container, "--network", app.network,
+         "--network-alias", name, *args, image],
+    )  # fmt: skip
+    assert result.returncode == 0, result.output
+    app.containers[f"service:{name}"] = container
+
+
+def just_deploy_paths(project: Path) -> tuple[Path, Path]:
+    """(build context, fly.toml) as flyctl resolves them for the justfile's deploy recipe:
+    `fly deploy WORKING_DIRECTORY --config PATH` first changes into WORKING_DIRECTORY (the
+    build context), then resolves PATH from there."""
+    justfile = (project / "justfile").read_text()
+    command = re.search(r"^\s+fly deploy (\S+) --config (\S+)\s*$", justfile, re.MULTILINE)
+    assert command, "the justfile has no `fly deploy WORKING_DIRECTORY --config PATH`"
+    context = (project / command[1]).resolve()
+    return context, (context / command[2]).resolve()
+
+
+@pytest.fixture(scope="module", params=list(APPS))
+def app(request, render, tmp_path_factory) -> FlyApp:
+    require_engine()
+    key = request.param
+    combo = one(fly=True, secrets="dotenv", **APPS[key])
+    rendered = render({**combo.data, "project_name": f"Fly {key} {TOKEN}"})
+    project = prepare(rendered, tmp_path_factory.mktemp(f"fly-{key}") / "project")
+    context, fly_toml = just_deploy_paths(project)
+    assert fly_toml == (project / "fly.toml").resolve(), f"`just deploy` reads {fly_toml}"
+    assert context == (project / "src").resolve() and (context / ".dockerignore").is_file()
+    config = tomllib.loads(fly_toml.read_text())
+    app = FlyApp(key, combo, project, config, f"start-django-test/fly-{key}:{TOKEN}",
+                 f"sdt-{TOKEN}-fly-{key}", free_port())  # fmt: skip
+    request.addfinalizer(lambda: teardown(app))
+
+    build = config["build"]
+    with timed(f"fly {key}: build as Fly would"):
+        app.built = build_image(
+            app.image,
+            context=context,
+            dockerfile=fly_toml.parent / build["dockerfile"],  # relative to fly.toml's folder
+            build_args=build.get("args", {}),
+        )
+    assert app.built.ok, app.built.tail(40)
+
+    assert run(["docker", "network", "create", app.network]).returncode == 0
+    if combo.use_postgres:
+        service(app, "postgres", "postgres:17", "--env=POSTGRES_USER=app",
+                f"--env=POSTGRES_PASSWORD={POSTGRES_PASSWORD}", "--env=POSTGRES_DB=app")  # fmt: skip
+        wait_until(
+            lambda: run(["docker", "exec", app.containers["service:postgres"], "pg_isready",
+                         "--username=app", "--dbname=app"]).returncode == 0,
+            60, "postgres ready",
+        )  # fmt: skip
+    if combo.use_redis:
+        service(app, "redis", "redis:8")
+
+    common = ["--network", app.network, *app.env()]
+    release = config.get("deploy", {}).get("release_command")
+    if release:  # a temporary machine, no volumes, RELEASE_COMMAND=1
+        with timed(f"fly {key}: release_command"):
+            app.release = run(
+                ["docker", "run", "--rm", *common, "--env=RELEASE_COMMAND=1", app.image,
+                 *shlex.split(release)],
+                timeout=300,
+            )  # fmt: skip
+        assert app.release.returncode == 0, app.release.output
+
+    mounts = []
+    for mount in config.get("mounts", []):
+        volume = f"sdt-{TOKEN}-fly-{key}-{mount['source']}"
+        app.volumes.append(volume)
+        mounts += ["--volume", f"{volume}:{mount['destination']}"]
+    if "LITESTREAM_REPLICA_URL=file:///replica/db" in " ".join(common):
+        app.volumes.append(f"sdt-{TOKEN}-fly-{key}-bucket")
+        mounts += ["--volume", f"{app.volumes[-1]}:/replica"]
+
+    groups = config.get("processes") or {"app": None}
+    internal_port = config["http_service"]["internal_port"]
+    served = config["http_service"].get("processes") or list(groups)
+    for group, command in groups.items():
+        name = f"{app.network}-{group}"
+        publish = ["--publish", f"127.0.0.1:{app.port}:{internal_port}"] if group in served else []
+        result = run(
+            ["docker", "run", "--detach", "--name", name, *common, f"--env=FLY_PROCESS_GROUP={group}",
+             *mounts, *publish, app.image, *(shlex.split(command) if command else [])],
+        )  # fmt: skip
+        assert result.returncode == 0, result.output
+        app.containers[group] = name
+    return app
+
+
+def teardown(app: FlyApp) -> None:
+    for container in app.containers.values():
+        run(["docker", "rm", "--force", "--volumes", container])
+    run(["docker", "network", "rm", app.network])
+    if app.volumes:
+        run(["docker", "volume", "rm", *app.volumes])
+    remove_images(app.image)
+
+
+def web_group(app: FlyApp) -> str:
+    served = app.config["http_service"].get("processes")
+    return served[0] if served else "app"
+
+
+def test_fly_image_runs_the_build_argument_script(app):
+    """The image built from fly.toml's [build] starts web.sh (run_cmd), which binds $PORT."""
+    assert app.config["build"]["args"]["run_cmd"] == "web.sh"
+    inspect = run(["docker", "image", "inspect", app.image])
+    env = json.loads(inspect.stdout)[0]["Config"]["Env"]
+    assert "RUN_CMD=web.sh" in env, env
+
+
+def test_release_command_migrates_without_a_volume(app):
+    """PostgreSQL: release_command migrates, from a machine without volumes. SQLite has none:
+    the database is on the web machine's volume, where web.sh migrates."""
+    if app.combo.use_postgres:
+        assert app.release is not None, "no release_command"
+        assert "Applying" in app.release.stdout, app.release.output
+    else:
+        assert "release_command" not in app.config.get("deploy", {})
+        assert "migrate" in (app.project / "src" / "scripts" / "web.sh").read_text()
+
+
+def test_health_answers_200_with_flys_environment(app):
+    check = app.config["http_service"]["checks"][0]
+    assert check["path"] == "/health/"
+    with timed(f"fly {app.key}: start to healthy"):
+        document = wait_until(
+            lambda: healthy(app.port) or _exited(app), 120, f"{check['path']} answering 200"
+        )
+    assert document.get("status") == "ok", (document, app.logs(web_group(app))[-4000:])
+
+
+def _exited(app: FlyApp) -> dict | None:
+    """Stop polling early, with the logs, when the web container died."""
+    group = web_group(app)
+    if not app.state(group)["Running"]:
+        return {"status": "exited", "logs": app.logs(group)[-4000:]}
+    return None
+
+
+def test_every_process_runs_its_command(app):
+    """[processes] groups each run their command (huey's consumer in `worker`); without a
+    worker group, WORKER_BESIDE_WEB runs the consumer beside gunicorn (scripts/together.sh)."""
+    env = app.config.get("env", {})
+    if app.config.get("processes"):
+        assert "WORKER_BESIDE_WEB" not in env
+        assert any("gunicorn" in p for p in app.processes("web"))
+        worker = wait_until(
+            lambda: [p for p in app.processes("worker") if "run_huey" in p], 60, "run_huey"
+        )
+        assert worker, app.logs("worker")[-3000:]
+        healthcheck = run(
+            [
+                "docker",
+                "exec",
+                app.containers["worker"],
+                "python",
+                "scripts/healthcheck.py",
+                "worker",
+            ]
+        )
+        assert healthcheck.returncode == 0, healthcheck.output
+    else:
+        assert env.get("WORKER_BESIDE_WEB") == "true"
+        processes = wait_until(
+            lambda: (ps := app.processes("app")) and any("run_huey" in p for p in ps) and ps,
+            60,
+            "run_huey beside gunicorn",
+        )
+        assert any("gunicorn" in p for p in processes), processes
+        assert any("together.sh" in p for p in processes), processes
+        if "litestream.yml" in {p.name for p in (app.project / "src").iterdir()}:
+            assert any(p.startswith("litestream replicate") for p in processes), processes
+    time.sleep(3)  # still running a moment later: not a consumer that started and died
+    for group in (g for g in app.containers if not g.startswith("service:")):
+        assert app.state(group)["Running"], (group, app.logs(group)[-3000:])
+
+
+def test_stop_with_kill_signal_exits_0_within_kill_timeout(app):
+    """Fly sends kill_signal and kills the machine after kill_timeout: every process group's
+    container must exit 0 in that time."""
+    signal = app.config.get("kill_signal", "SIGINT")
+    timeout = int(app.config.get("kill_timeout", 5))
+    groups = [g for g in app.containers if not g.startswith("service:")]
+    with timed(f"fly {app.key}: {signal} to exit"):
+        start = time.monotonic()
+        for group in groups:
+            result = run(["docker", "kill", "--signal", signal, app.containers[group]])
+            assert result.returncode == 0, result.output
+        for group in groups:
+            left = max(1.0, timeout - (time.monotonic() - start))
+            wait_until(lambda g=group: not app.state(g)["Running"], left, f"{group} to stop")
+    for group in groups:
+        state = app.state(group)
+        assert state["ExitCode"] == 0, (group, state, app.logs(group)[-3000:])

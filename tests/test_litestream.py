@@ -1,0 +1,168 @@
+"""Litestream in the sq image, for real (issue 4): the binary from the image, the replica a
+directory on its own compose volume, as `just up sq` runs it.
+
+One compose project walks through a database's life, so the tests run in this order:
+fresh start with an empty replica, then records replicated and restored after the database
+volume is destroyed, then a damaged replica, which must stop the start with litestream's
+error rather than start a fresh database that would be replicated over the backup.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from combinations import one
+from engine import remove_images, require_engine
+from stacks import (
+    TOKEN,
+    Stack,
+    healthy,
+    post_entry,
+    prepare,
+    record_timings,  # noqa: F401  (autouse fixture)
+    run,
+    slug_of,
+    timed,
+    wait_until,
+    words,
+)
+
+pytestmark = pytest.mark.docker
+
+ANSWERS = {"database": "sqlite", "worker": "huey", "worker_broker": "sqlite", "litestream": True}
+DB = "/data/db.sqlite3"
+REPLICA_URL = "file:///replica/db"
+FRESH = f"web.sh: no backup at {REPLICA_URL} yet; starting with a fresh database"
+RESTORED = f"web.sh: restored {DB} from {REPLICA_URL}"
+REFUSED = f"web.sh: litestream could not restore {DB} from {REPLICA_URL}"
+
+
+@pytest.fixture(scope="module")
+def stack(render, tmp_path_factory):
+    require_engine()
+    combo = one(secrets="dotenv", **ANSWERS)
+    rendered = render({**combo.data, "project_name": f"Litestream {TOKEN}"})
+    project = prepare(rendered, tmp_path_factory.mktemp("litestream") / "project")
+    stack = Stack(project, f"sdt-{TOKEN}-litestream", "sq")
+    stack.slug = slug_of(project)
+    stack.image = f"{stack.slug.replace('_', '-')}-sq"
+    yield stack
+    stack.down(volumes=True)
+    remove_images(stack.image)
+
+
+def volume_shell(stack: Stack, volume: str, mount: str, script: str):
+    """Run a shell script as root in a throwaway container of the project's image with one
+    of the stack's volumes mounted (no network)."""
+    return run(
+        [
+            "docker", "run", "--rm", "--network", "none", "--user", "0",
+            "--volume", f"{stack.volume(volume)}:{mount}",
+            stack.image, "sh", "-c", script,
+        ],
+        timeout=120,
+    )  # fmt: skip
+
+
+def replicated_titles(stack: Stack) -> dict[str, int | None]:
+    """Restore the replica as it is now into a scratch file inside the web container and read
+    the entries from it: what a restore would bring back at this moment."""
+    query = (
+        "import json, sqlite3; db = sqlite3.connect('/tmp/probe.db'); "
+        f"print(json.dumps(dict(db.execute('select title, word_count from {stack.slug}_entry'))))"
+    )
+    result = stack.exec(
+        stack.web,
+        "sh",
+        "-c",
+        "rm -f /tmp/probe.db* && litestream restore -config litestream.yml -o /tmp/probe.db "
+        f'"$LITESTREAM_DB_PATH" >/dev/null 2>&1 && python -c "{query}"',
+        env={"LITESTREAM_DB_PATH": DB},
+    )
+    return json.loads(result.stdout) if result.returncode == 0 else {}
+
+
+def test_fresh_start_with_an_empty_replica_says_so_once(stack):
+    with timed("litestream: up --build --wait (empty replica)"):
+        stack.up(build=True)
+    wait_until(lambda: healthy(stack.port), 60, "/health/ all ok")
+    log = stack.logs(stack.web)
+    assert log.count(FRESH) == 1, log[-4000:]
+    assert RESTORED not in log and "Error" not in log, log[-4000:]
+    # Replication runs: the replica volume now holds LTX files.
+    listing = volume_shell(stack, "sq-replica", "/replica", "find /replica -name '*.ltx'")
+    wait_until(
+        lambda: volume_shell(stack, "sq-replica", "/replica", "find /replica -name '*.ltx'").stdout,
+        30,
+        "LTX files in the replica volume",
+    )
+    assert listing.returncode == 0, listing.output
+
+
+def test_records_are_restored_after_the_database_volume_is_lost(stack):
+    if not healthy(stack.port):
+        stack.up(build=True)
+    titles = [f"replicated entry {n}" for n in range(1, 4)]
+    for title in titles:
+        post_entry(stack.port, title, f"body of {title}")
+    expected = {
+        t: wait_until(lambda t=t: words(stack.port, t), 90, f"{t!r} processed") for t in titles
+    }
+    # Wait until the replica holds every record as processed by the worker (its write, too).
+    with timed("litestream: records reach the replica"):
+        wait_until(
+            lambda: all(replicated_titles(stack).get(t) == n for t, n in expected.items()),
+            60,
+            "every record in the replica",
+        )
+
+    assert stack.down().returncode == 0
+    removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
+    assert removed.returncode == 0, removed.output
+    replica = run(["docker", "volume", "inspect", stack.volume("sq-replica")])
+    assert replica.returncode == 0, "the replica volume must survive"
+
+    with timed("litestream: up --wait with a restore"):
+        stack.up()
+    wait_until(lambda: healthy(stack.port), 60, "/health/ all ok after the restore")
+    log = stack.logs(stack.web)
+    assert RESTORED in log and FRESH not in log, log[-4000:]
+    for title, count in expected.items():
+        assert words(stack.port, title) == count, f"{title!r} was not restored"
+
+
+def test_damaged_replica_stops_the_start_with_litestreams_error(stack):
+    """A replica that exists but cannot be read must not be answered with a fresh database
+    (litestream would replicate it over the backup): web.sh exits non-zero with the reason."""
+    assert stack.down().returncode == 0
+    assert run(["docker", "volume", "rm", stack.volume("sq-data")]).returncode == 0
+    damaged = volume_shell(
+        stack,
+        "sq-replica",
+        "/replica",
+        "set -e; files=$(find /replica -name '*.ltx'); test -n \"$files\";"
+        ' for f in $files; do truncate -s 50 "$f"; done; echo "$files" | wc -l',
+    )
+    assert damaged.returncode == 0 and int(damaged.stdout) > 0, damaged.output
+
+    stack.up(stack.web, wait=False, deps=False)
+
+    def failed():
+        # ExitCode stays 0 until the first exit; compose's restart policy may start it again.
+        state = stack.inspect(stack.web)["State"]
+        return state if state["ExitCode"] != 0 else None
+
+    state = wait_until(failed, 90, "web-sq to exit")
+    log = stack.logs(stack.web)
+    assert state["ExitCode"] == 1, (state, log[-3000:])
+    assert "Error:" in log and REFUSED in log, log[-3000:]
+    assert FRESH not in log, log[-3000:]
+    # Nothing was started: no database file, and the replica is as it was left.
+    after = volume_shell(stack, "sq-data", "/data", f"test ! -e {DB} && echo no-database")
+    assert after.stdout.strip() == "no-database", after.output
+    sizes = volume_shell(
+        stack, "sq-replica", "/replica", "find /replica -name '*.ltx' -size +50c | wc -l"
+    )
+    assert sizes.stdout.strip() == "0", f"the replica was written to: {sizes.output}"
