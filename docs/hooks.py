@@ -582,12 +582,21 @@ def rendered_file(spec: dict) -> tuple[str, int]:
         raise DocsError(f"rendered-file: {rel} ({lang}) cannot carry code annotations")
     for number, pattern in enumerate(annotations, start=1):
         index = _find(shown, pattern, rel, unique=True)
+        if lang == "dockerfile" and not shown[index].lstrip().startswith("#"):
+            # Dockerfiles have no trailing comments: "# (1)" after an instruction would be
+            # part of it (and Material would not see a comment). Annotate a comment line.
+            raise DocsError(
+                f"rendered-file: {rel}: annotation {number} ({pattern!r}) must match a comment "
+                "line in a Dockerfile"
+            )
         if shown[index].rstrip().endswith("\\"):
             raise DocsError(
                 f"rendered-file: {rel}: annotation {number} ({pattern!r}) would follow a line "
                 "continuation; annotate another line"
             )
-        shown[index] = f"{shown[index]}  # ({number})"
+        # In a trailing comment of its own, "!" lets Material hide the comment sign too.
+        marker = f" ({number})" if lang == "dockerfile" else f"  # ({number})!"
+        shown[index] = f"{shown[index]}{marker}"
     where = ", ".join(f"{k}={_fmt(v)}" for k, v in answers.items()) or "defaults"
     title = spec.get("title") or f"{rel} ({where})"
     if first or last < len(lines) - 1:

@@ -362,6 +362,20 @@ def test_generated_parts_are_in_the_built_pages(site):
         ), f"a {directive} block was left unexpanded"
 
 
+def test_code_annotations_land_in_comments(site):
+    """Material turns a "(n)" inside a comment token into an annotation; anywhere else it
+    would show as text. Each page must carry at least as many as its blocks ask for."""
+    marker = re.compile(r'<span class="(?:c|c1|cm|ch|cs)">[^<]*\((\d+)\)!?</span>')
+    wanted: dict[str, int] = {}
+    for spec in directives("rendered-file"):
+        wanted[spec["page"]] = wanted.get(spec["page"], 0) + len(spec.get("annotate") or [])
+    for page, count in wanted.items():
+        if not count:
+            continue
+        html = (site / page[:-3] / "index.html").read_text()
+        assert len(marker.findall(html)) >= count, f"{page}: annotations not in comments"
+
+
 def test_links_and_anchors_between_pages_resolve():
     """mkdocs --strict validates Markdown links; this also checks the anchors of links
     written as HTML or inside generated tables, against the headings of the target page."""
@@ -609,7 +623,8 @@ def test_answer_table_agrees_with_the_render_tests_expected_files():
 def test_rendered_file_blocks_and_annotations_expand():
     for spec in directives("rendered-file"):
         block, count = hooks.rendered_file(spec)
-        assert block.count("# (") >= count, spec["path"]
+        markers = {int(m) for m in re.findall(r"\((\d+)\)!?$", block, re.MULTILINE)}
+        assert set(range(1, count + 1)) <= markers, spec["path"]
 
 
 # === scenarios: the snippets, run =================================================================
@@ -674,6 +689,7 @@ def redis_for_docs(request):
     return request.getfixturevalue("redis_url")
 
 
+@pytest.mark.services
 def test_host_commands(tmp_path, redis_for_docs):
     """`just lock/test/lint`, the host dev server and the pre-commit hooks, in a fresh
     project; the generated tests get a real Redis, as the page says to give them."""
@@ -819,7 +835,9 @@ def stack_shell(tmp_path_factory):
             timeout=300,
         )
     by_hand_cleanup()
-    remove_images("cafe-ledger-pg", "cafe-ledger-sq")
+    remove_images(
+        "cafe-ledger-pg", "cafe-ledger-sq", "cafe-ledger-pg-debug", "cafe-ledger-sq-debug"
+    )
 
 
 def by_hand_cleanup() -> None:
@@ -829,18 +847,21 @@ def by_hand_cleanup() -> None:
     run(["docker", "volume", "rm", f"cafe-ledger-data-{TOKEN}", f"cafe-ledger-replica-{TOKEN}"])
 
 
+@pytest.mark.docker
 def test_first_run(stack_shell):
     result = stack_shell.run("first-run.sh")
     assert '{"status": "ok", "checks": {' in result.stdout, result.output
     assert '"database": "ok"' in result.stdout and '"broker": "ok"' in result.stdout
 
 
+@pytest.mark.docker
 def test_stack_recipes(stack_shell):
     result = stack_shell.run("stack.sh")
     assert "[X] 0001_initial" in result.stdout, result.output
     assert "healthy" in result.stdout
 
 
+@pytest.mark.docker
 def test_worker_commands(stack_shell):
     result = stack_shell.run("worker-enqueue.sh")
     assert "processed by the worker: 8 words" in result.stdout, result.output
@@ -856,6 +877,7 @@ def test_worker_commands(stack_shell):
     assert "Exited (0)" in stopped.stdout, stopped.output
 
 
+@pytest.mark.docker
 def test_restore_drill(stack_shell):
     drill = stack_shell.run("restore-drill.sh")
     assert "restored: 1" in drill.stdout, drill.output
@@ -894,6 +916,7 @@ def dap_initialize(port: int) -> dict:
                     return message
 
 
+@pytest.mark.docker
 def test_debug_commands(stack_shell):
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 5678)) == 0:
@@ -908,6 +931,7 @@ def test_debug_commands(stack_shell):
         stack_shell.run("debug-stop.sh")
 
 
+@pytest.mark.docker
 def test_by_hand_commands(stack_shell):
     stack_shell.run("by-hand-build.sh")
     try:
