@@ -278,10 +278,6 @@ class Stack:
     def volume(self, name: str) -> str:
         return f"{self.name}_{name}"
 
-    def images(self) -> list[str]:
-        result = self.compose("config", "--images")
-        return sorted(set(result.stdout.split()))
-
 
 # The uid of every process in a container, read from /proc by the container's own Python.
 PROCESS_UIDS = (
