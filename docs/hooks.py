@@ -34,10 +34,15 @@ import warnings
 from functools import cache
 from pathlib import Path
 
-import jinja2
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The questions and their combinations come from the test suite's own reading of copier.yml:
+# one enumeration for the tests and the manual.
+sys.path.insert(0, str(ROOT / "tests"))
+from combinations import all_combinations as _combinations
+from combinations import asked, questions, values
+
 COPIER_YML = ROOT / "copier.yml"
 TEMPLATE = ROOT / "template"
 TESTS = ROOT / "tests"
@@ -159,30 +164,9 @@ def tree(project: Path) -> dict[str, bytes]:
 # --- the questionnaire -----------------------------------------------------------------------
 
 
-@cache
-def copier_config() -> dict:
-    return yaml.safe_load(COPIER_YML.read_text())
-
-
-def questions() -> dict[str, dict]:
-    """The questions copier asks (derived values, `when: false`, are left out)."""
-    return {
-        name: spec
-        for name, spec in copier_config().items()
-        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
-    }
-
-
 def choices(spec: dict) -> list | None:
     """The values of a choice or bool question, None for free text."""
-    raw = spec.get("choices")
-    if isinstance(raw, dict):
-        return list(raw.values())
-    if isinstance(raw, list):
-        return list(raw)
-    if spec.get("type") == "bool":
-        return [True, False]
-    return None
+    return values(spec) or None
 
 
 def choice_labels(spec: dict) -> dict:
@@ -197,17 +181,6 @@ def default_answers() -> dict:
     """Every answer copier records for `copier copy --defaults` (Jinja defaults resolved)."""
     recorded = answers_of(render())
     return {k: v for k, v in recorded.items() if not k.startswith("_")}
-
-
-_jinja = jinja2.Environment()
-
-
-def asked(spec: dict, answers: dict) -> bool:
-    when = spec.get("when", True)
-    if isinstance(when, bool):
-        return when
-    text = _jinja.from_string(str(when)).render(**answers).strip().lower()
-    return text not in {"", "false", "0", "no", "none"}
 
 
 def prerequisite(name: str) -> dict:
@@ -226,21 +199,8 @@ def prerequisite(name: str) -> dict:
 
 
 def all_combinations() -> list[dict]:
-    """Every combination of choice and bool answers, following `when` (free text at its
-    default): the same enumeration the template's tests use."""
-    combos: list[dict] = [{}]
-    for _name, spec in questions().items():
-        options = choices(spec)
-        if not options:
-            continue
-        grown = []
-        for answers in combos:
-            if asked(spec, answers):
-                grown.extend({**answers, _name: value} for value in options)
-            else:
-                grown.append(answers)
-        combos = grown
-    return combos
+    """Every combination of choice and bool answers, as the template's tests enumerate them."""
+    return [combo.data for combo in _combinations()]
 
 
 def text_samples() -> dict[str, str]:
