@@ -802,7 +802,7 @@ def test_site_commands(tmp_path):
 @pytest.fixture(scope="module")
 def stack_shell(tmp_path_factory):
     require_engine()
-    python = hooks.copier_config()["python_version"]["default"]
+    python = hooks.questions()["python_version"]["default"]
     for tag in (f"python:{python}-slim-trixie", "postgres:17", "redis:8"):
         source = ensure_image(tag)
         if not source.available:
