@@ -160,17 +160,21 @@ def get(port: int, path: str = "/"):
     return request(port, "GET", path)
 
 
-def health(port: int) -> tuple[int, dict]:
-    status, _, text = get(port, "/health/")
+def health(port: int, path: str = "/health/") -> tuple[int, dict]:
+    status, _, text = get(port, path)
     try:
         return status, json.loads(text)
     except ValueError:
         return status, {"unparsed": text[:300]}
 
 
-def healthy(port: int) -> dict | None:
-    """The /health/ document when it answers 200 with every check "ok", else None."""
-    status, document = health(port)
+def healthy(port: int, path: str = "/health/") -> dict | None:
+    """The /health/ document when it answers 200 with every check "ok", else None (also
+    when nothing answers)."""
+    try:
+        status, document = health(port, path)
+    except (OSError, http.client.HTTPException):
+        return None
     checks = document.get("checks") or {}
     if status == 200 and checks and all(state == "ok" for state in checks.values()):
         return document

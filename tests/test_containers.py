@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,6 +298,46 @@ def test_images_have_a_healthcheck_and_start_run_sh(matrix):
         assert "scripts/healthcheck.py" in " ".join(config["Healthcheck"]["Test"]), config
         assert "RUN_CMD=run.sh" in config["Env"], config["Env"]
         assert config.get("Entrypoint") in (None, []), "Fly's process commands replace CMD"
+
+
+def test_stop_while_waiting_for_the_database_exits_0_at_once(matrix):
+    """The start scripts are process 1 until they exec the server, and process 1 ignores a
+    SIGTERM it does not handle: `docker stop` while web.sh or worker.sh waits for an
+    unreachable database must end the container at once with 0, not after a SIGKILL."""
+    image = next(
+        i
+        for i in matrix.built()
+        if i.variant.kind == "pg" and i.variant.python_version == DEFAULT_PYTHON
+    )
+    commands = [[]] + (
+        [["scripts/worker.sh"]] if (image.context / "scripts/worker.sh").exists() else []
+    )
+    for command in commands:
+        name = f"sdt-{TOKEN}-stop-{len(command)}"
+        started = run(
+            ["docker", "run", "--detach", "--name", name, "--network", "none",
+             "--env", "SECRET_KEY=" + "k" * 60,
+             "--env", "DATABASE_URL=postgres://app:secret@unreachable:5432/app",
+             "--env", "REDIS_URL=redis://unreachable:6379/0",
+             image.tag, *command],
+        )  # fmt: skip
+        try:
+            assert started.returncode == 0, started.output
+            wait_until(
+                lambda n=name: "waiting for database" in run(["docker", "logs", n]).output,
+                60,
+                "the script to wait for the database",
+            )
+            start = time.monotonic()
+            stopped = run(["docker", "stop", "--time", "20", name])
+            seconds = time.monotonic() - start
+            state = json.loads(run(["docker", "inspect", name]).stdout)[0]["State"]
+            assert stopped.returncode == 0 and state["ExitCode"] == 0, (state, stopped.output)
+            assert seconds < 10, f"took {seconds:.1f}s: the stop waited for the 20 s timeout"
+            logs = run(["docker", "logs", name]).output
+            assert "stopped while starting" in logs, logs[-2000:]
+        finally:
+            run(["docker", "rm", "--force", name])
 
 
 def test_source_only_change_reuses_the_dependency_layer(matrix, tmp_path):

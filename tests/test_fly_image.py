@@ -67,6 +67,7 @@ class FlyApp:
     volumes: list[str] = field(default_factory=list)
     built: object = None  # engine.Built
     release: object = None  # the release_command's result
+    health: dict = field(default_factory=dict)  # the /health/ document once started
 
     def env(self) -> list[str]:
         """--env flags: [env], the secrets, and what Fly sets on every machine."""
@@ -190,6 +191,15 @@ def app(request, render, tmp_path_factory) -> FlyApp:
         )  # fmt: skip
         assert result.returncode == 0, result.output
         app.containers[group] = name
+
+    # Every test here needs the app started (as on Fly, where the checks gate the deploy).
+    check = config["http_service"]["checks"][0]
+    with timed(f"fly {key}: start to healthy"):
+        app.health = wait_until(
+            lambda: healthy(app.port, check["path"]) or _exited(app),
+            120,
+            f"{check['path']} answering 200",
+        )
     return app
 
 
@@ -227,13 +237,9 @@ def test_release_command_migrates_without_a_volume(app):
 
 
 def test_health_answers_200_with_flys_environment(app):
-    check = app.config["http_service"]["checks"][0]
-    assert check["path"] == "/health/"
-    with timed(f"fly {app.key}: start to healthy"):
-        document = wait_until(
-            lambda: healthy(app.port) or _exited(app), 120, f"{check['path']} answering 200"
-        )
-    assert document.get("status") == "ok", (document, app.logs(web_group(app))[-4000:])
+    """Fly's check: GET on [[http_service.checks]] path at internal_port, no redirect."""
+    assert app.config["http_service"]["checks"][0]["path"] == "/health/"
+    assert app.health.get("status") == "ok", (app.health, app.logs(web_group(app))[-4000:])
 
 
 def _exited(app: FlyApp) -> dict | None:
@@ -288,6 +294,11 @@ def test_stop_with_kill_signal_exits_0_within_kill_timeout(app):
     signal = app.config.get("kill_signal", "SIGINT")
     timeout = int(app.config.get("kill_timeout", 5))
     groups = [g for g in app.containers if not g.startswith("service:")]
+    for group in groups:  # the steady state: servers up, not still booting
+        ready = ["Huey consumer started"] if group == "worker" else ["Listening at"]
+        if group != "worker" and app.config["env"].get("WORKER_BESIDE_WEB") == "true":
+            ready.append("Huey consumer started")
+        wait_until(lambda g=group, r=ready: all(m in app.logs(g) for m in r), 60, f"{group} up")
     with timed(f"fly {app.key}: {signal} to exit"):
         start = time.monotonic()
         for group in groups:

@@ -1,10 +1,11 @@
 """Litestream in the sq image, for real (issue 4): the binary from the image, the replica a
 directory on its own compose volume, as `just up sq` runs it.
 
-One compose project walks through a database's life, so the tests run in this order:
-fresh start with an empty replica, then records replicated and restored after the database
-volume is destroyed, then a damaged replica, which must stop the start with litestream's
-error rather than start a fresh database that would be replicated over the backup.
+One compose project walks through a database's life, in file order: fresh start with an
+empty replica, then records replicated and restored after the database volume is destroyed,
+then a damaged replica, which must stop the start with litestream's error rather than start
+a fresh database that would be replicated over the backup. Each test still makes what it
+needs when it runs alone (or on another xdist worker).
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ def volume_shell(stack: Stack, volume: str, mount: str, script: str):
     )  # fmt: skip
 
 
+def ltx_files(stack: Stack) -> int:
+    """How many LTX files (litestream's replica format) the replica volume holds."""
+    result = volume_shell(stack, "sq-replica", "/replica", "find /replica -name '*.ltx' | wc -l")
+    assert result.returncode == 0, result.output
+    return int(result.stdout)
+
+
 def replicated_titles(stack: Stack) -> dict[str, int | None]:
     """Restore the replica as it is now into a scratch file inside the web container and read
     the entries from it: what a restore would bring back at this moment."""
@@ -92,13 +100,7 @@ def test_fresh_start_with_an_empty_replica_says_so_once(stack):
     assert log.count(FRESH) == 1, log[-4000:]
     assert RESTORED not in log and "Error" not in log, log[-4000:]
     # Replication runs: the replica volume now holds LTX files.
-    listing = volume_shell(stack, "sq-replica", "/replica", "find /replica -name '*.ltx'")
-    wait_until(
-        lambda: volume_shell(stack, "sq-replica", "/replica", "find /replica -name '*.ltx'").stdout,
-        30,
-        "LTX files in the replica volume",
-    )
-    assert listing.returncode == 0, listing.output
+    wait_until(lambda: ltx_files(stack), 30, "LTX files in the replica volume")
 
 
 def test_records_are_restored_after_the_database_volume_is_lost(stack):
@@ -136,8 +138,13 @@ def test_records_are_restored_after_the_database_volume_is_lost(stack):
 def test_damaged_replica_stops_the_start_with_litestreams_error(stack):
     """A replica that exists but cannot be read must not be answered with a fresh database
     (litestream would replicate it over the backup): web.sh exits non-zero with the reason."""
+    if not ltx_files(stack):  # run on its own: make a replica first
+        stack.up(build=True)
+        post_entry(stack.port, "an entry to replicate", "and then to damage")
+        wait_until(lambda: ltx_files(stack), 60, "LTX files in the replica volume")
     assert stack.down().returncode == 0
-    assert run(["docker", "volume", "rm", stack.volume("sq-data")]).returncode == 0
+    removed = run(["docker", "volume", "rm", "--force", stack.volume("sq-data")])
+    assert removed.returncode == 0, removed.output
     damaged = volume_shell(
         stack,
         "sq-replica",
