@@ -11,11 +11,12 @@ needs when it runs alone (or on another xdist worker).
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from combinations import one
-from engine import remove_images, require_engine
+from engine import ensure_image, remove_images, require_engine
 from stacks import (
     TOKEN,
     Stack,
@@ -49,19 +50,23 @@ def stack(render, tmp_path_factory):
     stack = Stack(project, f"sdt-{TOKEN}-litestream", "sq")
     stack.slug = slug_of(project)
     stack.image = f"{stack.slug.replace('_', '-')}-sq"
+    # Volume chores run in the base image, which exists before the project's image is built.
+    dockerfile = (project / "deploy/sq/Dockerfile").read_text()
+    stack.base = re.search(r"^FROM (\S+)", dockerfile, re.MULTILINE)[1]
+    assert ensure_image(stack.base).available, ensure_image(stack.base)
     yield stack
     stack.down(volumes=True)
     remove_images(stack.image)
 
 
 def volume_shell(stack: Stack, volume: str, mount: str, script: str):
-    """Run a shell script as root in a throwaway container of the project's image with one
-    of the stack's volumes mounted (no network)."""
+    """Run a shell script as root in a throwaway container of the project's base image with
+    one of the stack's volumes mounted (no network)."""
     return run(
         [
             "docker", "run", "--rm", "--network", "none", "--user", "0",
             "--volume", f"{stack.volume(volume)}:{mount}",
-            stack.image, "sh", "-c", script,
+            stack.base, "sh", "-c", script,
         ],
         timeout=120,
     )  # fmt: skip
