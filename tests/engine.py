@@ -555,6 +555,11 @@ def image_size(tag: str) -> int:
     return image_config(tag)["Size"]
 
 
+def image_id(tag: str) -> str | None:
+    info = _inspect(tag)
+    return info["Id"] if info else None
+
+
 SQLITE_MAGIC = b"SQLite format 3\0"
 
 

@@ -56,6 +56,9 @@ def stack(render, tmp_path_factory):
     assert ensure_image(stack.base).available, ensure_image(stack.base)
     yield stack
     stack.down(volumes=True)
+    # A volume first made by volume_shell() (not by compose) is not removed by `down -v`.
+    volumes = [stack.volume(name) for name in ("sq-data", "sq-replica", "media")]
+    run(["docker", "volume", "rm", "--force", *volumes])
     remove_images(stack.image)
 
 
