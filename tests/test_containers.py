@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -347,7 +348,8 @@ def test_source_only_change_reuses_the_dependency_layer(matrix, tmp_path):
     context = tmp_path / "src"
     shutil.copytree(image.context, context, symlinks=True)
     (context / "config" / "urls.py").write_text(
-        (context / "config" / "urls.py").read_text() + "\n# a source-only change\n"
+        # Unique per run: the same edit twice would find its COPY layer in the build cache.
+        (context / "config" / "urls.py").read_text() + f"\n# a source-only change {uuid.uuid4()}\n"
     )
     tag = f"{image.tag}-rebuilt"
     dockerfile = context.parent / "Dockerfile"
