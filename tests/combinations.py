@@ -1,9 +1,13 @@
 """Every combination of answers, derived from copier.yml itself.
 
-A question with `choices` contributes each choice, a `bool` question True and False, and a
-free-text question its default. A question is left out of a combination when its `when`
-is false for the answers before it, and questions with `when: false` (derived values) are
-never asked. A new question or choice is therefore picked up without editing any test.
+A question with `choices` contributes each choice, a `bool` question True and False. A
+question is left out of a combination when its `when` is false for the answers before it,
+and questions with `when: false` (derived values) are never asked. A new question or choice
+is therefore picked up without editing any test.
+
+Free text never branches the template, so the matrix holds each free-text answer at one
+value: its default, except where that default follows a choice (`domain` follows `fly`),
+which would let the choice change bytes it does not decide; those are pinned (PINNED_TEXT).
 """
 
 from __future__ import annotations
@@ -39,8 +43,12 @@ def values(spec: dict) -> list:
         return list(choices)
     if spec.get("type") == "bool":
         return [True, False]
-    return []  # free text: its default, rendered by copier
+    return []  # free text: held at one value (see PINNED_TEXT)
 
+
+# Free-text answers whose default follows a choice, and the one value the matrix gives them
+# (valid with every choice). tests/test_render.py checks this is exactly those questions.
+PINNED_TEXT = {"domain": "app.example.com"}
 
 _jinja = jinja2.Environment()
 
@@ -62,6 +70,11 @@ class Combination:
         return dict(self.answers)
 
     @property
+    def render_data(self) -> dict:
+        """What the matrix renders: the choices and the pinned free text."""
+        return {**PINNED_TEXT, **self.data}
+
+    @property
     def id(self) -> str:
         """e.g. python_version_3.13-database_both-litestream-worker_huey-no_fly: usable in -k."""
         parts = []
@@ -75,30 +88,58 @@ class Combination:
     def get(self, name: str, default=None):
         return self.data.get(name, default)
 
-    # The rules the template branches on, restated here from the answers.
+    @property
+    def derived(self) -> dict[str, bool]:
+        """copier.yml's derived values (`use_postgres`, ...) for these answers, evaluated from
+        their own expressions there: the rules are written once, in copier.yml."""
+        return derived_values(self.answers)
+
     @property
     def use_postgres(self) -> bool:
-        return self.get("database") in {"postgres", "both"}
+        return self.derived["use_postgres"]
 
     @property
     def use_sqlite(self) -> bool:
-        return self.get("database") in {"sqlite", "both"}
+        return self.derived["use_sqlite"]
 
     @property
     def use_litestream(self) -> bool:
-        return self.use_sqlite and bool(self.get("litestream"))
+        return self.derived["use_litestream"]
 
     @property
     def use_huey(self) -> bool:
-        return self.get("worker") == "huey"
+        return self.derived["use_huey"]
 
     @property
     def use_redis(self) -> bool:
-        return self.use_huey and self.get("worker_broker") == "redis"
+        return self.derived["use_redis"]
 
     @property
     def profiles(self) -> list[str]:
         return [p for p, on in (("pg", self.use_postgres), ("sq", self.use_sqlite)) if on]
+
+
+@cache
+def derived_specs() -> dict[str, dict]:
+    config = yaml.safe_load(COPIER_YML.read_text())
+    return {
+        name: spec
+        for name, spec in config.items()
+        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is False
+    }
+
+
+@cache
+def derived_values(answers: tuple[tuple[str, object], ...]) -> dict[str, bool]:
+    """Each `when: false` value of copier.yml, rendered with the answers (and the defaults of
+    questions not asked, as copier would see them)."""
+    context = {name: spec.get("default") for name, spec in questions().items()}
+    context.update(answers)
+    values = {}
+    for name, spec in derived_specs().items():
+        rendered = _jinja.from_string(str(spec["default"])).render(**context).strip()
+        values[name] = rendered.lower() in {"true", "1", "yes"}
+    return values
 
 
 @cache

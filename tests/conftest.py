@@ -1,10 +1,12 @@
-"""Shared fixtures: rendering (cached per combination), content-keyed check caches, and the
-host services the generated projects' own test suites run against."""
+"""Shared fixtures: rendering (tests/renders.py: on disk, shared by the workers), content-keyed
+check caches, and the host services the generated projects' own test suites run against.
+tests/proof.py sums up what a run proved."""
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -13,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from combinations import ROOT, Combination
+import renders
+from combinations import Combination
 from services import missing_postgres, missing_redis, postgres_server, redis_server
+
+pytest_plugins = ("proof",)
 
 IN_CI = os.environ.get("CI") == "true"
 BIN = Path(sys.executable).parent  # the template's dev tools (ruff, hadolint, just, ...)
@@ -41,65 +46,55 @@ def tool(name: str) -> str:
     return str(path) if path.exists() else (shutil.which(name) or name)
 
 
-def digest(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-def tree_digest(root: Path, exclude: set[str] = frozenset()) -> str:
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        if rel in exclude or "__pycache__" in rel or rel.startswith(".venv/"):
-            continue
-        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+digest = renders.digest
 
 
 class ContentCache:
     """Results of deterministic checks keyed by the content they were computed from, so a
-    check that every combination must pass runs once per distinct input."""
+    check that every combination must pass runs once per distinct input, in the whole run:
+    the xdist workers share the results through files (the first to ask computes, under a
+    lock; the others read)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
         self._results: dict[tuple[str, str], object] = {}
 
     def get(self, kind: str, key: str, compute):
         if (kind, key) not in self._results:
-            self._results[kind, key] = compute()
+            path = self.root / kind / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if path.exists():
+                    result = pickle.loads(path.read_bytes())
+                else:
+                    result = compute()
+                    path.write_bytes(pickle.dumps(result))
+            self._results[kind, key] = result
         return self._results[kind, key]
 
 
 @pytest.fixture(scope="session")
-def checks() -> ContentCache:
-    return ContentCache()
+def checks(tmp_path_factory) -> ContentCache:
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's popen-gwN
+    return ContentCache(base / "verdicts")
 
 
 @pytest.fixture(scope="session")
-def template_snapshot(tmp_path_factory) -> Path:
-    """The template as it is in the working tree, outside git, so copier renders it as is
-    and without cloning it once per combination."""
-    snapshot = tmp_path_factory.mktemp("template")
-    shutil.copy2(ROOT / "copier.yml", snapshot / "copier.yml")
-    shutil.copytree(ROOT / "template", snapshot / "template")
-    return snapshot
+def template_snapshot() -> Path:
+    """The template as it is in the working tree, outside git, so copier renders it as is."""
+    return renders.snapshot()
 
 
 @pytest.fixture(scope="session")
-def render(copie_session, template_snapshot):
-    """render(combination or answers dict) -> project dir; each combination renders once."""
-    cache: dict[str, Path] = {}
+def render():
+    """render(combination or answers dict) -> the rendered project, read-only: shared by every
+    test and worker (a Combination renders with its pinned free text: render_data)."""
 
     def _render(combo: Combination | dict) -> Path:
-        data = combo.data if isinstance(combo, Combination) else combo
-        key = digest(repr(sorted(data.items())))
-        if key not in cache:
-            result = copie_session.copy(extra_answers=data, template_dir=template_snapshot)
-            assert result.exit_code == 0, f"rendering {data} failed: {result.exception!r}"
-            cache[key] = result.project_dir
-        return cache[key]
+        return renders.render(combo.render_data if isinstance(combo, Combination) else combo)
 
     return _render
 
@@ -151,8 +146,6 @@ def uv_env() -> dict[str, str]:
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Images the container tests could not build, with why, and the durations they measured
-    (tests/stacks.py)."""
     from stacks import terminal_summary
 
     terminal_summary(terminalreporter)
@@ -160,14 +153,19 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """With `-n N --dist loadgroup` (scripts/test): a combination's tests share one worker, so
-    it renders once; Docker tests share one worker, so stacks never compete for ports."""
+    """With `-n N --dist loadgroup` (scripts/test): the tests of one combination, image, stack
+    class or Fly app share a worker, so its project is prepared and its containers started
+    once; other Docker tests share a worker per module, for their module-wide fixtures.
+    Different groups run side by side: every stack has its own compose project, ports and
+    image names."""
     for item in items:
-        if item.get_closest_marker("docker"):
-            item.add_marker(pytest.mark.xdist_group("docker"))
-            continue
         params = getattr(getattr(item, "callspec", None), "params", {})
-        for value in params.values():
-            if isinstance(value, Combination):
-                item.add_marker(pytest.mark.xdist_group(value.id))
-                break
+        owner = next(
+            (v for v in params.values() if type(v).__name__ in {"Combination", "StackClass",
+                                                                 "FlyApp", "Image"}),
+            None,
+        )  # fmt: skip
+        if owner is not None:
+            item.add_marker(pytest.mark.xdist_group(f"{type(owner).__name__}:{owner.id}"))
+        elif item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group(f"docker:{item.path.name}"))

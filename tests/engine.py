@@ -6,18 +6,24 @@ This is the one module that talks to the engine about *images*:
   compose v2 and buildx plugins (see scripts/bootstrap)?  Without one a test is
   skipped, or fails when CI=true.
 * `ensure_image(tag)`: makes a base image the generated Dockerfiles and compose
-  files use available under its official tag.  A local image is used as it is;
-  otherwise `docker pull` is tried (the real image); otherwise an honest
-  STAND-IN is built from Debian trixie packages and labelled
-  `org.start-django.standin=<what it is>`; when no honest stand-in exists the
-  answer says "unavailable" and why (nothing is raised).
+  files use available under its official tag.  `docker pull` comes first (the
+  real image; a stand-in left from an earlier run never shadows it); a real
+  image already here is used as it is; otherwise an honest STAND-IN is built
+  from Debian packages and labelled `org.start-django.standin=<what it is>`;
+  when no honest stand-in exists the answer says "unavailable" and why.
+* `ensure_for_compose(project, profile)` / `ensure_for_dockerfile(path)`: every
+  image a compose profile or a Dockerfile names, ensured before anything starts
+  (compose would otherwise try to pull it, and fail on a fresh machine).
+* `ENSURED`: what this process ensured, for the summary (tests/proof.py).
 
-Stand-in recipes live in tests/standins/.  The python:3.13 stand-in (a
-debootstrap'd trixie rootfs, cached as a tarball) is the base of the others.
+Stand-in recipes live in tests/standins/.  The python stand-ins start from a
+debootstrap'd Debian rootfs (cached as a tarball): trixie for 3.13 (and for
+3.12, with this machine's CPython copied in), forky for 3.14.
 
 Command line (handy for debugging and the benchmark):
 
     python tests/engine.py ensure [TAG ...]
+    python tests/engine.py forget      # as if the suite never ran on this engine
 """
 
 from __future__ import annotations
@@ -51,9 +57,26 @@ BASE_IMAGES = (
 STANDIN_LABEL = "org.start-django.standin"
 RECIPE_LABEL = "org.start-django.standin.recipe"
 PYTHON_VERSION_LABEL = "org.start-django.standin.python-version"
+# Images this suite builds or imports are named here; `forget` removes them.
+SUITE_REPOSITORIES = ("start-django-standin/", "start-django-test/")
 
-# What Debian trixie ships (checked with apt-cache against trixie's index).
-TRIXIE_PYTHON = "3.13"
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """A Debian release a python stand-in is debootstrapped from."""
+
+    name: str
+    python: str  # the X.Y of its python3 (checked with apt-cache against its index)
+    script: str  # debootstrap's script for it (bookworm's debootstrap predates forky)
+
+    @property
+    def rootfs_tag(self) -> str:
+        return f"start-django-standin/{self.name}-python3:rootfs"
+
+
+TRIXIE = Suite("trixie", "3.13", "trixie")
+FORKY = Suite("forky", "3.14", "sid")  # Debian testing: python3 3.14.x
+SUITES = {suite.python: suite for suite in (TRIXIE, FORKY)}
 TRIXIE_POSTGRES = "17"
 TRIXIE_REDIS = "8"
 
@@ -63,7 +86,6 @@ CACHE = Path(
     os.environ.get("START_DJANGO_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "start-django"
 )
-ROOTFS_TAG = "start-django-standin/trixie-python3:rootfs"
 ROOTFS_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
 PULL_TIMEOUT = int(os.environ.get("START_DJANGO_PULL_TIMEOUT", "60"))
 BUILD_TIMEOUT = 1800
@@ -174,50 +196,98 @@ def _locked() -> Iterator[None]:
             _tls.depth = 0
 
 
-_unavailable: dict[str, ImageSource] = {}
+ENSURED: dict[str, ImageSource] = {}  # tag -> what ensure_image() settled on, this process
 
 
 def ensure_image(tag: str) -> ImageSource:
-    """Make `tag` available locally: as it is, pulled, or as an honest stand-in."""
-    if tag in _unavailable:
-        return _unavailable[tag]
+    """Make `tag` available locally: pulled, as it is, or as an honest stand-in.
+
+    Settled once per process: a pull that failed is not tried again, and a stand-in
+    found up to date is not inspected again."""
+    if tag in ENSURED and (not ENSURED[tag].available or _inspect(tag) is not None):
+        return ENSURED[tag]
     start = time.monotonic()
     with _locked():
         result = _ensure(tag)
-    result = dataclasses.replace(result, seconds=round(time.monotonic() - start, 1))
-    if not result.available:
-        _unavailable[tag] = result
-    return result
+    ENSURED[tag] = dataclasses.replace(result, seconds=round(time.monotonic() - start, 1))
+    return ENSURED[tag]
+
+
+def ensure_images(*tags: str) -> list[ImageSource]:
+    """ensure_image() for each tag; AssertionError naming the first that cannot be had."""
+    sources = [ensure_image(tag) for tag in dict.fromkeys(tags)]
+    for source in sources:
+        if not source.available:
+            raise AssertionError(f"image {source.tag} is unavailable: {source.detail}")
+    return sources
+
+
+def base_images(dockerfile: Path) -> list[str]:
+    """The images a Dockerfile starts FROM (stage names excluded)."""
+    stages, bases = set(), []
+    pattern = re.compile(
+        r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.MULTILINE | re.IGNORECASE
+    )
+    for match in pattern.finditer(dockerfile.read_text()):
+        if match[1] not in stages:
+            bases.append(match[1])
+        if match[2]:
+            stages.add(match[2])
+    return bases
+
+
+def ensure_for_dockerfile(dockerfile: Path) -> list[ImageSource]:
+    return ensure_images(*base_images(dockerfile))
+
+
+def ensure_for_compose(
+    project: Path, profile: str, files: tuple[str, ...] = ("compose.yaml",), env=None
+) -> list[ImageSource]:
+    """Every image a compose profile uses: the ones it runs and the bases of the ones it builds."""
+    args = [arg for name in files for arg in ("-f", name)]
+    result = _docker(
+        "compose", *args, "--profile", profile, "config", "--format", "json",
+        cwd=project, env=env, timeout=120,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise AssertionError(f"docker compose config failed:\n{result.stdout}{result.stderr}")
+    tags = []
+    for service in json.loads(result.stdout)["services"].values():
+        build = service.get("build")
+        if build:
+            context = Path(build["context"])
+            tags += base_images(context / build.get("dockerfile", "Dockerfile"))
+        else:
+            tags.append(service["image"])
+    return ensure_images(*tags)
 
 
 def _ensure(tag: str) -> ImageSource:
-    recipe = _recipe(tag)
     info = _inspect(tag)
-    outdated = None
+    if info is not None and STANDIN_LABEL not in _labels(info):
+        return ImageSource(tag, "real", f"local image {info['Id'][:19]}")
+    # The real image first, also over a stand-in left from an earlier run.
+    try:
+        pulled = _docker("pull", "--quiet", tag, timeout=PULL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        log.info("docker pull %s timed out after %ss", tag, PULL_TIMEOUT)
+    else:
+        if pulled.returncode == 0:
+            return ImageSource(tag, "real", f"pulled {pulled.stdout.strip()}")
+        log.info("docker pull %s failed: %s", tag, _last_line(pulled.stderr))
+    recipe = _recipe(tag)
+    if isinstance(recipe, str):
+        return ImageSource(tag, "unavailable", recipe)
     if info is not None:
         labels = _labels(info)
-        if STANDIN_LABEL not in labels:
-            return ImageSource(tag, "real", f"local image {info['Id'][:19]}")
-        if isinstance(recipe, str) or labels.get(RECIPE_LABEL) == recipe.digest():
+        if labels.get(RECIPE_LABEL) == recipe.digest():
             level = logging.INFO if _tls.depth == 1 else logging.DEBUG  # not for bases
             log.log(level, "using stand-in %s: %s", tag, labels[STANDIN_LABEL])
             return ImageSource(tag, "stand-in", labels[STANDIN_LABEL])
         log.info("stand-in %s is out of date (its recipe changed)", tag)
-        outdated = info["Id"]
-    else:
-        try:
-            pulled = _docker("pull", "--quiet", tag, timeout=PULL_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            log.info("docker pull %s timed out after %ss", tag, PULL_TIMEOUT)
-        else:
-            if pulled.returncode == 0:
-                return ImageSource(tag, "real", f"pulled {pulled.stdout.strip()}")
-            log.info("docker pull %s failed: %s", tag, _last_line(pulled.stderr))
-    if isinstance(recipe, str):
-        return ImageSource(tag, "unavailable", recipe)
     result = recipe.build()
-    if outdated and result.available:
-        _docker("image", "rm", outdated)  # fails harmlessly while a container uses it
+    if info is not None and result.available:
+        _docker("image", "rm", info["Id"])  # fails harmlessly while a container uses it
     return result
 
 
@@ -228,15 +298,16 @@ class _Recipe:
     tag: str
     directory: str
     description: str
-    base: str  # image the Dockerfile starts FROM (ensured first)
+    base: str  # image the Dockerfile starts FROM (ensured first), or a Suite's rootfs
     build_args: dict[str, str] = dataclasses.field(default_factory=dict)
     python_tree: Path | None = None  # copied into the context as ./python
+    suite: Suite | None = None  # set when `base` is that suite's debootstrapped rootfs
 
     def digest(self) -> str:
         """Changes whenever the recipe's files, arguments or base change.
 
         The base counts by its image id, after ensure_image() has brought it up
-        to date (a rebuilt python stand-in rebuilds postgres and redis); the
+        to date (a rebuilt python stand-in rebuilds postgres and redis); a
         debootstrap rootfs counts by its own recipe, so the stand-ins stay
         valid when only they, not the intermediate rootfs image, are kept.
         """
@@ -245,22 +316,22 @@ class _Recipe:
             if path.is_file():
                 h.update(path.name.encode() + b"\0" + path.read_bytes())
         h.update(json.dumps([self.base, self.build_args, str(self.python_tree)]).encode())
-        if self.base == ROOTFS_TAG:
-            h.update(_rootfs_digest().encode())
+        if self.suite:
+            h.update(_rootfs_digest(self.suite).encode())
         elif ensure_image(self.base).available:
             h.update(_inspect(self.base)["Id"].encode())
         return h.hexdigest()[:16]
 
     def build(self) -> ImageSource:
         build_args = {"BASE": self.base, **self.build_args}
-        if self.base != ROOTFS_TAG:
+        if not self.suite:
             base = ensure_image(self.base)
             if not base.available:
                 return ImageSource(self.tag, "unavailable", f"needs {self.base}: {base.detail}")
-        elif reason := _ensure_rootfs():
+        elif reason := _ensure_rootfs(self.suite):
             return ImageSource(self.tag, "unavailable", reason)
         elif "PYTHON_VERSION" not in build_args:  # Debian's python3 in the rootfs
-            labels = _labels(_inspect(ROOTFS_TAG) or {})
+            labels = _labels(_inspect(self.base) or {})
             build_args["PYTHON_VERSION"] = labels.get(PYTHON_VERSION_LABEL, "")
         log.info("building STAND-IN %s: %s", self.tag, self.description)
         logfile = _logfile(self.tag)
@@ -291,6 +362,7 @@ def _recipe(tag: str) -> _Recipe | str:
     """How to build an honest stand-in for `tag`, or why there is none."""
     if m := re.fullmatch(r"python:(\d+\.\d+)-slim-trixie", tag):
         return _python_recipe(tag, m[1])
+    service_base = f"python:{TRIXIE.python}-slim-trixie"
     if m := re.fullmatch(r"postgres:(\d+)", tag):
         if m[1] != TRIXIE_POSTGRES:
             return f"no stand-in: Debian trixie ships PostgreSQL {TRIXIE_POSTGRES}, not {m[1]}"
@@ -298,9 +370,9 @@ def _recipe(tag: str) -> _Recipe | str:
             tag,
             "postgres",
             f"STAND-IN for {tag}, not the official image: Debian trixie postgresql-{m[1]} "
-            "on the python:3.13-slim-trixie image, entrypoint mimicking the official "
+            f"on the {service_base} image, entrypoint mimicking the official "
             "POSTGRES_USER/PASSWORD/DB init",
-            base=f"python:{TRIXIE_PYTHON}-slim-trixie",
+            base=service_base,
         )
     if m := re.fullmatch(r"redis:(\d+)", tag):
         if m[1] != TRIXIE_REDIS:
@@ -309,28 +381,30 @@ def _recipe(tag: str) -> _Recipe | str:
             tag,
             "redis",
             f"STAND-IN for {tag}, not the official image: Debian trixie redis-server "
-            "on the python:3.13-slim-trixie image, bound to 0.0.0.0, protected mode off",
-            base=f"python:{TRIXIE_PYTHON}-slim-trixie",
+            f"on the {service_base} image, bound to 0.0.0.0, protected mode off",
+            base=service_base,
         )
     return "no stand-in recipe for this image and it cannot be pulled"
 
 
 def _python_recipe(tag: str, version: str) -> _Recipe | str:
-    if version == TRIXIE_PYTHON:
+    if suite := SUITES.get(version):
+        based = "" if suite is TRIXIE else f", {suite.name}-based: trixie ships {TRIXIE.python}"
         return _Recipe(
             tag,
             "python",
-            f"STAND-IN for {tag}, not the official image: Debian trixie's python3 "
-            "(debootstrap minbase) with python/pip symlinked into /usr/local/bin, "
+            f"STAND-IN for {tag}, not the official image: Debian {suite.name}'s python3 "
+            f"(debootstrap minbase{based}) with python/pip symlinked into /usr/local/bin, "
             "no PEP 668 marker, this machine's CA bundle",
-            base=ROOTFS_TAG,  # PYTHON_VERSION: read from the rootfs by ensure_base()
+            base=suite.rootfs_tag,  # PYTHON_VERSION: read from the rootfs's label
+            suite=suite,
         )
     tree = _host_cpython(version)
     if tree is None:
         return (
-            f"no honest stand-in: Debian trixie ships Python {TRIXIE_PYTHON}, this machine "
-            f"has no CPython {version} build to copy (looked in {_pyenv_root()}/versions) "
-            "and uv cannot download interpreters here"
+            f"no honest stand-in: no Debian release here ships Python {version}, this "
+            f"machine has no CPython {version} build to copy (looked in "
+            f"{_pyenv_root()}/versions) and uv cannot download interpreters here"
         )
     full = tree.name
     return _Recipe(
@@ -339,9 +413,10 @@ def _python_recipe(tag: str, version: str) -> _Recipe | str:
         f"STAND-IN for {tag}, not the official image: CPython {full} copied from this "
         "machine's pyenv build (compiled on Debian bookworm) into /usr/local on a "
         "Debian trixie minbase rootfs, this machine's CA bundle",
-        base=ROOTFS_TAG,
+        base=TRIXIE.rootfs_tag,
         build_args={"PYTHON_VERSION": full, "SOURCE_PREFIX": str(tree)},
         python_tree=tree,
+        suite=TRIXIE,
     )
 
 
@@ -374,7 +449,7 @@ def _slim_python(directory: str, names: list[str]) -> set[str]:
     return skip
 
 
-# --- the debootstrap'd trixie rootfs ------------------------------------------
+# --- the debootstrap'd rootfs -------------------------------------------------------
 
 
 def _mirror() -> str:
@@ -386,26 +461,26 @@ def _mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _rootfs_digest() -> str:
-    key = json.dumps(["trixie", "minbase", ROOTFS_PACKAGES, _mirror(), _SLIM_DPKG])
+def _rootfs_digest(suite: Suite) -> str:
+    key = json.dumps([suite.name, "minbase", ROOTFS_PACKAGES, _mirror(), _SLIM_DPKG])
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _ensure_rootfs() -> str | None:
-    """Import the cached trixie rootfs as ROOTFS_TAG; None on success, else why not."""
+def _ensure_rootfs(suite: Suite) -> str | None:
+    """Import the cached rootfs of `suite` as its rootfs tag; None on success, else why not."""
     mirror = _mirror()
-    digest = _rootfs_digest()
-    info = _inspect(ROOTFS_TAG)
+    digest = _rootfs_digest(suite)
+    info = _inspect(suite.rootfs_tag)
     if info is not None and _labels(info).get(RECIPE_LABEL) == digest:
         return None
-    tarball = CACHE / f"rootfs-trixie-minbase-python3-{digest}.tar"
+    tarball = CACHE / f"rootfs-{suite.name}-minbase-python3-{digest}.tar"
     version_file = tarball.with_suffix(".python-version")
     missing = not (tarball.exists() and version_file.exists())
-    if missing and (reason := _debootstrap(tarball, version_file, mirror)):
+    if missing and (reason := _debootstrap(suite, tarball, version_file, mirror)):
         return reason
     python_version = version_file.read_text().strip()
     description = (
-        f"STAND-IN rootfs: debootstrap --variant=minbase trixie "
+        f"STAND-IN rootfs: debootstrap --variant=minbase {suite.name} "
         f"({' '.join(ROOTFS_PACKAGES)}) from {mirror}"
     )
     changes = [
@@ -419,8 +494,8 @@ def _ensure_rootfs() -> str | None:
     command = ["docker", "import"]
     for change in changes:
         command += ["--change", change]
-    ok, tail = _run_logged([*command, str(tarball), ROOTFS_TAG], _logfile(ROOTFS_TAG))
-    return None if ok else f"docker import of the trixie rootfs failed: {tail}"
+    ok, tail = _run_logged([*command, str(tarball), suite.rootfs_tag], _logfile(suite.rootfs_tag))
+    return None if ok else f"docker import of the {suite.name} rootfs failed: {tail}"
 
 
 _SLIM_DPKG = """\
@@ -434,14 +509,17 @@ path-include /usr/share/locale/locale.alias
 """
 
 
-def _debootstrap(tarball: Path, version_file: Path, mirror: str) -> str | None:
+def _debootstrap(suite: Suite, tarball: Path, version_file: Path, mirror: str) -> str | None:
     debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
     if not Path(debootstrap).exists():
         return "debootstrap is not installed (run scripts/bootstrap)"
     if os.geteuid() != 0:
         return "debootstrap needs root"
-    logfile = _logfile("debootstrap-trixie")
-    log.info("debootstrap trixie rootfs for the STAND-INs (log: %s)", logfile)
+    script = Path("/usr/share/debootstrap/scripts") / suite.name
+    if not script.exists():  # an older debootstrap: the newest script it has fits
+        script = script.with_name(suite.script)
+    logfile = _logfile(f"debootstrap-{suite.name}")
+    log.info("debootstrap %s rootfs for the STAND-INs (log: %s)", suite.name, logfile)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rootfs-", dir=CACHE) as tmp:
         rootfs = Path(tmp) / "rootfs"
@@ -451,15 +529,18 @@ def _debootstrap(tarball: Path, version_file: Path, mirror: str) -> str | None:
                     debootstrap,
                     "--variant=minbase",
                     f"--include={','.join(ROOTFS_PACKAGES)}",
-                    "trixie",
+                    suite.name,
                     str(rootfs),
                     mirror,
+                    str(script),
                 ],
                 logfile,
             )
             if not ok:
-                return f"debootstrap trixie failed: {tail} (log: {logfile})"
-            version = _dpkg_version(rootfs, f"python{TRIXIE_PYTHON}")
+                return f"debootstrap {suite.name} failed: {tail} (log: {logfile})"
+            version = _dpkg_version(rootfs, f"python{suite.python}")
+            if not version:
+                return f"debootstrap {suite.name}: no python{suite.python} in the rootfs"
             # What Debian's own container images add: no service starts, slim dpkg.
             policy = rootfs / "usr/sbin/policy-rc.d"
             policy.write_text("#!/bin/sh\nexit 101\n")
@@ -474,12 +555,12 @@ def _debootstrap(tarball: Path, version_file: Path, mirror: str) -> str | None:
                 ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], logfile
             )
             if not ok:
-                return f"packing the trixie rootfs failed: {tail}"
+                return f"packing the {suite.name} rootfs failed: {tail}"
             partial.rename(tarball)
             version_file.write_text(version + "\n")
         finally:
             _unmount_below(rootfs)
-    log.info("debootstrap trixie done in %.0fs", time.monotonic() - start)
+    log.info("debootstrap %s done in %.0fs", suite.name, time.monotonic() - start)
     return None
 
 
@@ -608,6 +689,54 @@ def remove_images(*tags: str) -> None:
         _docker("image", "rm", "--force", *tags, timeout=120)
 
 
+# Compose projects, containers and volumes the suite starts are all named sdt-<session>-...
+SUITE_PREFIX = "sdt-"
+
+
+def forget() -> list[str]:
+    """Remove what this suite leaves on the engine and the machine, as if it never ran here:
+    its containers and volumes, the base images (stand-in or real), the images it built or
+    imported, the build cache (uv's and pip's cache mounts included), and its cache folder
+    (debootstrap tarballs, renders, logs). Other images on the engine are left alone."""
+    done = []
+    containers = _docker("ps", "--all", "--quiet", "--filter", f"name=^{SUITE_PREFIX}").stdout
+    if containers.split():
+        _docker("rm", "--force", "--volumes", *containers.split(), timeout=300)
+        done.append(f"{len(containers.split())} containers")
+    volumes = [v for v in _docker("volume", "ls", "--quiet").stdout.split()
+               if v.startswith(SUITE_PREFIX)]  # fmt: skip
+    if volumes:
+        _docker("volume", "rm", "--force", *volumes, timeout=300)
+        done.append(f"{len(volumes)} volumes")
+    listing = _docker(
+        "image", "ls", "--all", "--format",
+        '{{.ID}} {{.Repository}}:{{.Tag}} {{.Label "com.docker.compose.project"}}',
+    ).stdout  # fmt: skip
+    images = set()
+    for line in listing.splitlines():
+        image_id, ref, *project = line.split()
+        if (
+            ref in BASE_IMAGES
+            or ref.startswith(SUITE_REPOSITORIES)
+            or (project and project[0].startswith(SUITE_PREFIX))
+        ):
+            images.add(image_id)
+    images |= set(
+        _docker("image", "ls", "--quiet", "--filter", f"label={STANDIN_LABEL}").stdout.split()
+    )
+    if images:
+        _docker("image", "rm", "--force", *sorted(images), timeout=600)
+        done.append(f"{len(images)} images")
+    _docker("image", "prune", "--force", timeout=600)
+    _docker("builder", "prune", "--all", "--force", timeout=600)
+    done.append("the build cache")
+    for folder in (CACHE, Path(tempfile.gettempdir()) / "start-django-docs"):
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            done.append(str(folder))
+    return done
+
+
 def engine_facts() -> dict[str, str]:
     """Engine and plugin versions, for reports."""
     facts = {}
@@ -649,12 +778,15 @@ def _run_logged(command: list[str], logfile: Path) -> tuple[bool, str]:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="engine: %(message)s", stream=sys.stderr)
-    if len(argv) < 1 or argv[0] != "ensure":
-        print("usage: python tests/engine.py ensure [TAG ...]", file=sys.stderr)
+    if not argv or argv[0] not in {"ensure", "forget"}:
+        print("usage: python tests/engine.py ensure [TAG ...] | forget", file=sys.stderr)
         return 2
     if reason := engine_available():
         print(f"no Docker engine: {reason}", file=sys.stderr)
         return 1
+    if argv[0] == "forget":
+        print(f"engine: forgot {', '.join(forget()) or 'nothing'}", file=sys.stderr)
+        return 0
     results = [ensure_image(tag) for tag in argv[1:] or BASE_IMAGES]
     width = max(len(r.tag) for r in results)
     print(f"{'TAG':<{width}}  {'SOURCE':<11}  {'SECONDS':>7}  DETAIL")

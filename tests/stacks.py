@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import pytest
 
 from conftest import tool, uv_env
+from engine import ensure_for_compose
 
 # Unique per session: compose project names, image names and volumes carry it.
 TOKEN = f"t{os.getpid() % 100000}"
@@ -142,22 +143,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def request(port: int, method: str, path: str, headers=None, body: str | None = None):
-    """One request to 127.0.0.1:port as the browser on this machine would send it
-    (Host: localhost:port). Returns (status, headers, text)."""
+def request(port: int, method: str, path: str, headers=None, body: str | None = None,
+            origin: str | None = None):  # fmt: skip
+    """One request to 127.0.0.1:port for the site at `origin`: by default as the browser on
+    this machine sends it (http://localhost:port); an https origin as a TLS-terminating proxy
+    (Fly's) forwards it: Host from the origin, X-Forwarded-Proto: https.
+    Returns (status, headers, text)."""
+    scheme, host = (origin or f"http://localhost:{port}").split("://")
+    sent = {"Host": host, **({"X-Forwarded-Proto": "https"} if scheme == "https" else {})}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request(
-            method, path, body=body, headers={"Host": f"localhost:{port}", **(headers or {})}
-        )
+        conn.request(method, path, body=body, headers={**sent, **(headers or {})})
         response = conn.getresponse()
         return response.status, response.headers, response.read().decode(errors="replace")
     finally:
         conn.close()
 
 
-def get(port: int, path: str = "/"):
-    return request(port, "GET", path)
+def get(port: int, path: str = "/", origin: str | None = None):
+    return request(port, "GET", path, origin=origin)
 
 
 def health(port: int, path: str = "/health/") -> tuple[int, dict]:
@@ -181,11 +185,11 @@ def healthy(port: int, path: str = "/health/") -> dict | None:
     return None
 
 
-def post_entry(port: int, title: str, body: str) -> None:
+def post_entry(port: int, title: str, body: str, origin: str | None = None) -> None:
     """Create an entry through the app's form, with Django's CSRF protection satisfied the
     way a browser does it. The csrftoken cookie is Secure (production settings), so a cookie
     jar would not send it over http: the Cookie header is set by hand."""
-    status, headers, page = get(port, "/")
+    status, headers, page = get(port, "/", origin)
     assert status == 200, f"GET / answered {status}: {page[:500]}"
     cookies = SimpleCookie()
     for value in headers.get_all("Set-Cookie") or []:
@@ -193,7 +197,7 @@ def post_entry(port: int, title: str, body: str) -> None:
     assert "csrftoken" in cookies, f"no csrftoken cookie: {headers.get_all('Set-Cookie')}"
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert token, "no csrfmiddlewaretoken in the form"
-    origin = f"http://localhost:{port}"
+    origin = origin or f"http://localhost:{port}"
     status, headers, text = request(
         port,
         "POST",
@@ -205,14 +209,15 @@ def post_entry(port: int, title: str, body: str) -> None:
             "Content-Type": "application/x-www-form-urlencoded",
         },
         body=urlencode({"csrfmiddlewaretoken": token[1], "title": title, "body": body}),
+        origin=origin,
     )
     assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
 
 
-def words(port: int, title: str) -> int | None | bool:
+def words(port: int, title: str, origin: str | None = None) -> int | None | bool:
     """On the list page: the entry's word count once processed, None while pending,
     False when the entry is not listed."""
-    status, _, page = get(port, "/")
+    status, _, page = get(port, "/", origin)
     if status != 200:
         return False
     match = re.search(
@@ -230,7 +235,8 @@ def words(port: int, title: str) -> int | None | bool:
 
 
 class Stack:
-    """`docker compose -p NAME --profile PROFILE` for one generated project."""
+    """`docker compose -p NAME --profile PROFILE` for one generated project. NAME starts with
+    engine.SUITE_PREFIX; compose.yaml names the image it builds NAME-PROFILE."""
 
     def __init__(self, project: Path, name: str, profile: str) -> None:
         self.project = project
@@ -239,13 +245,29 @@ class Stack:
         self.port = free_port()
         self.web = f"web-{profile}"
         self.worker = f"worker-{profile}"
+        self.image = f"{name}-{profile}"
+        self.has_worker = (project / "src" / "scripts" / "worker.sh").exists()
 
     def compose(self, *args: str, timeout: float = 600):
-        env = {**os.environ, "WEB_PORT": str(self.port)}
         command = ["docker", "compose", "-p", self.name, "--profile", self.profile, *args]
-        return run(command, cwd=self.project, env=env, timeout=timeout)
+        return run(command, cwd=self.project, env=self.env(), timeout=timeout)
+
+    def ensure_images(self) -> None:
+        """The base images of what it builds and the images it runs, before anything starts
+        (compose would try to pull a missing one, and fail on a machine without a registry)."""
+        ensure_for_compose(self.project, self.profile, env=self.env())
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "WEB_PORT": str(self.port)}
+
+    def build(self):
+        self.ensure_images()
+        result = self.compose("build", timeout=1800)
+        assert result.returncode == 0, result.output
+        return result
 
     def up(self, *services: str, build: bool = False, wait: bool = True, deps: bool = True):
+        self.ensure_images()
         args = ["up", "--detach"]
         if build:
             args.append("--build")
@@ -317,22 +339,14 @@ def record_timings(record_property):
 
 
 def terminal_summary(terminalreporter) -> None:
-    """Called from conftest.py's pytest_terminal_summary: images that were not built (with
-    the reason; those tests are skipped, never passed) and the durations measured."""
-    not_built, timings = [], []
+    """Called from conftest.py's pytest_terminal_summary: the durations the container tests
+    measured (build, up to healthy, stop), for reading a slow run."""
+    timings = []
     for reports in terminalreporter.stats.values():
         for report in reports:
-            if getattr(report, "skipped", False) and isinstance(report.longrepr, tuple):
-                reason = str(report.longrepr[2]).removeprefix("Skipped: ")
-                if reason.startswith("not built:"):
-                    not_built.append(f"{report.nodeid}: {reason}")
             for name, value in getattr(report, "user_properties", None) or []:
                 if name == "timing":
                     timings.append(value)
-    if not_built:
-        terminalreporter.write_sep("=", "images not built (skipped, not passed)", yellow=True)
-        for line in dict.fromkeys(not_built):
-            terminalreporter.write_line(line)
     if timings:
         terminalreporter.write_sep("-", "container test timings")
         for line in dict.fromkeys(timings):

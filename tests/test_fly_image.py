@@ -9,6 +9,10 @@ container per process group running its [processes] command (or the image's CMD 
 are none). Fly stops a machine with kill_signal and kills it after kill_timeout: so does
 the last test here.
 
+Every distinct Fly app is run (tests/runtimes.py: its fly.toml and the image it builds),
+from the member of its class closest to the defaults. Requests reach it as Fly's proxy
+sends them: to internal_port, Host the app's domain, X-Forwarded-Proto https.
+
 Stand-ins, named as such: PostgreSQL and Redis run as containers on a network this test
 creates (Fly apps attach managed ones by URL secrets); the litestream replica, an S3 bucket
 on Fly, is a second volume at /replica (LITESTREAM_REPLICA_URL=file:///replica/db).
@@ -26,36 +30,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
-from combinations import Combination, one
-from engine import build_image, ensure_image, remove_images, require_engine
+from combinations import Combination
+from engine import build_image, ensure_for_dockerfile, ensure_images, remove_images, require_engine
+from runtimes import FlyApp, fly_apps
 from stacks import (
     PROCESS_COMMANDS,
     TOKEN,
     free_port,
     healthy,
+    post_entry,
     prepare,
     record_timings,  # noqa: F401  (autouse fixture)
     run,
     timed,
     wait_until,
+    words,
 )
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.proof("fly apps run")]
 
-APPS = {
-    # PostgreSQL with a redis-backed huey: [processes] web and worker, release_command.
-    "pg": {"database": "postgres", "worker": "huey", "worker_broker": "redis"},
-    # SQLite with huey's queue file and litestream: one machine, the worker beside the web.
-    "sq": {"database": "sqlite", "worker": "huey", "worker_broker": "sqlite", "litestream": True},
-    # PostgreSQL with huey's queue file: the queue's volume keeps the worker beside the web.
-    "pg-queue-file": {"database": "postgres", "worker": "huey", "worker_broker": "sqlite"},
-}
+APPS = fly_apps()
 POSTGRES_PASSWORD = secrets.token_hex(12)
 
 
 @dataclass
-class FlyApp:
+class RunningApp:
+    id: str  # the runtime class's id (tests/runtimes.py)
     key: str
     combo: Combination
     project: Path
@@ -86,6 +88,10 @@ class FlyApp:
             values["LITESTREAM_REPLICA_URL"] = "file:///replica/db"
         return [f"--env={key}={value}" for key, value in values.items()]
 
+    @property
+    def domain(self) -> str:
+        return yaml.safe_load((self.project / ".copier-answers.yml").read_text())["domain"]
+
     def logs(self, group: str) -> str:
         result = run(["docker", "logs", self.containers[group]])
         return result.stdout + result.stderr
@@ -99,9 +105,9 @@ class FlyApp:
         return result.stdout.splitlines()
 
 
-def service(app: FlyApp, name: str, image: str, *args: str) -> None:
-    """A PostgreSQL or Redis stand-in for what the Fly app reaches by URL."""
-    assert ensure_image(image).available, ensure_image(image)
+def service(app: RunningApp, name: str, image: str, *args: str) -> None:
+    """A PostgreSQL or Redis for what the Fly app reaches by URL."""
+    ensure_images(image)
     container = f"{app.network}-{name}"
     result = run(
         ["docker", "run", "--detach", "--name", container, "--network", app.network,
@@ -122,23 +128,24 @@ def just_deploy_paths(project: Path) -> tuple[Path, Path]:
     return context, (context / command[2]).resolve()
 
 
-@pytest.fixture(scope="module", params=list(APPS))
-def app(request, render, tmp_path_factory) -> FlyApp:
+@pytest.fixture(scope="module", params=APPS, ids=lambda a: a.id)
+def app(request, render, tmp_path_factory) -> RunningApp:
     require_engine()
-    key = request.param
-    combo = one(fly=True, secrets="dotenv", **APPS[key])
-    rendered = render({**combo.data, "project_name": f"Fly {key} {TOKEN}"})
-    project = prepare(rendered, tmp_path_factory.mktemp(f"fly-{key}") / "project")
+    flyapp: FlyApp = request.param
+    key = flyapp.key[:10]
+    combo = flyapp.representative
+    project = prepare(render(combo), tmp_path_factory.mktemp("fly") / "project")
     context, fly_toml = just_deploy_paths(project)
     assert fly_toml == (project / "fly.toml").resolve(), f"`just deploy` reads {fly_toml}"
     assert context == (project / "src").resolve() and (context / ".dockerignore").is_file()
     config = tomllib.loads(fly_toml.read_text())
-    app = FlyApp(key, combo, project, config, f"start-django-test/fly-{key}:{TOKEN}",
+    app = RunningApp(flyapp.id, key, combo, project, config, f"start-django-test/fly-{key}:{TOKEN}",
                  f"sdt-{TOKEN}-fly-{key}", free_port())  # fmt: skip
     request.addfinalizer(lambda: teardown(app))
 
     build = config["build"]
-    with timed(f"fly {key}: build as Fly would"):
+    ensure_for_dockerfile(fly_toml.parent / build["dockerfile"])
+    with timed(f"fly {flyapp.id}: build as Fly would"):
         app.built = build_image(
             app.image,
             context=context,
@@ -162,7 +169,7 @@ def app(request, render, tmp_path_factory) -> FlyApp:
     common = ["--network", app.network, *app.env()]
     release = config.get("deploy", {}).get("release_command")
     if release:  # a temporary machine, no volumes, RELEASE_COMMAND=1
-        with timed(f"fly {key}: release_command"):
+        with timed(f"fly {flyapp.id}: release_command"):
             app.release = run(
                 ["docker", "run", "--rm", *common, "--env=RELEASE_COMMAND=1", app.image,
                  *shlex.split(release)],
@@ -194,7 +201,7 @@ def app(request, render, tmp_path_factory) -> FlyApp:
 
     # Every test here needs the app started (as on Fly, where the checks gate the deploy).
     check = config["http_service"]["checks"][0]
-    with timed(f"fly {key}: start to healthy"):
+    with timed(f"fly {flyapp.id}: start to healthy"):
         app.health = wait_until(
             lambda: healthy(app.port, check["path"]) or _exited(app),
             120,
@@ -203,7 +210,7 @@ def app(request, render, tmp_path_factory) -> FlyApp:
     return app
 
 
-def teardown(app: FlyApp) -> None:
+def teardown(app: RunningApp) -> None:
     for container in app.containers.values():
         run(["docker", "rm", "--force", "--volumes", container])
     run(["docker", "network", "rm", app.network])
@@ -212,7 +219,7 @@ def teardown(app: FlyApp) -> None:
     remove_images(app.image)
 
 
-def web_group(app: FlyApp) -> str:
+def web_group(app: RunningApp) -> str:
     served = app.config["http_service"].get("processes")
     return served[0] if served else "app"
 
@@ -242,7 +249,7 @@ def test_health_answers_200_with_flys_environment(app):
     assert app.health.get("status") == "ok", (app.health, app.logs(web_group(app))[-4000:])
 
 
-def _exited(app: FlyApp) -> dict | None:
+def _exited(app: RunningApp) -> dict | None:
     """Stop polling early, with the logs, when the web container died."""
     group = web_group(app)
     if not app.state(group)["Running"]:
@@ -252,9 +259,15 @@ def _exited(app: FlyApp) -> dict | None:
 
 def test_every_process_runs_its_command(app):
     """[processes] groups each run their command (huey's consumer in `worker`); without a
-    worker group, WORKER_BESIDE_WEB runs the consumer beside gunicorn (scripts/together.sh)."""
+    worker group, WORKER_BESIDE_WEB runs the consumer beside gunicorn (scripts/together.sh);
+    without a worker, gunicorn alone."""
     env = app.config.get("env", {})
-    if app.config.get("processes"):
+    if not app.combo.use_huey:
+        assert "processes" not in app.config and "WORKER_BESIDE_WEB" not in env, app.config
+        processes = app.processes("app")
+        assert any("gunicorn" in p for p in processes), processes
+        assert not any("run_huey" in p for p in processes), processes
+    elif app.config.get("processes"):
         assert "WORKER_BESIDE_WEB" not in env
         assert any("gunicorn" in p for p in app.processes("web"))
         worker = wait_until(
@@ -283,9 +296,22 @@ def test_every_process_runs_its_command(app):
         assert any("together.sh" in p for p in processes), processes
         if "litestream.yml" in {p.name for p in (app.project / "src").iterdir()}:
             assert any(p.startswith("litestream replicate") for p in processes), processes
-    time.sleep(3)  # still running a moment later: not a consumer that started and died
     for group in (g for g in app.containers if not g.startswith("service:")):
         assert app.state(group)["Running"], (group, app.logs(group)[-3000:])
+
+
+def test_an_entry_posted_through_flys_proxy_is_processed(app):
+    """The list page and its form, requested as Fly's proxy forwards them (the app's domain,
+    X-Forwarded-Proto https), and the entry processed: by the huey consumer where there is
+    one, which is therefore not a consumer that started and died."""
+    origin = f"https://{app.domain}"
+    title = f"fly {app.key} entry"
+    post_entry(app.port, title, "through the proxy", origin=origin)
+    count = wait_until(lambda: words(app.port, title, origin), 90, f"{title!r} processed")
+    assert count == len(f"{title} through the proxy".split())
+    if app.combo.use_huey:
+        group = "worker" if app.config.get("processes") else "app"
+        assert re.search(r"Executing \S+\.process_entry", app.logs(group)), app.logs(group)[-3000:]
 
 
 def test_stop_with_kill_signal_exits_0_within_kill_timeout(app):
@@ -299,7 +325,7 @@ def test_stop_with_kill_signal_exits_0_within_kill_timeout(app):
         if group != "worker" and app.config["env"].get("WORKER_BESIDE_WEB") == "true":
             ready.append("Huey consumer started")
         wait_until(lambda g=group, r=ready: all(m in app.logs(g) for m in r), 60, f"{group} up")
-    with timed(f"fly {app.key}: {signal} to exit"):
+    with timed(f"fly {app.id}: {signal} to exit"):
         start = time.monotonic()
         for group in groups:
             result = run(["docker", "kill", "--signal", signal, app.containers[group]])
