@@ -83,8 +83,11 @@ def _digest(*parts: str | bytes) -> str:
 
 @cache
 def template_digest() -> str:
-    """The content of copier.yml and template/ (names and bytes)."""
-    h = hashlib.sha256(COPIER_YML.read_bytes())
+    """copier's version and the content of copier.yml and template/ (names and bytes)."""
+    import importlib.metadata
+
+    h = hashlib.sha256(importlib.metadata.version("copier").encode() + b"\0")
+    h.update(COPIER_YML.read_bytes())
     for path in sorted(p for p in TEMPLATE.rglob("*") if p.is_file()):
         if "__pycache__" in path.parts:
             continue
@@ -423,14 +426,17 @@ def compose_model(project: Path, profile: str, debug: bool = False) -> dict:
             (model["binds"] if kind == "bind" else model["volumes"]).add(source)
         ports = []
         for port in svc.get("ports", []):
-            text = re.sub(r"\$\{WEB_PORT:-(\d+)\}", r"\1", str(port))
+            text = re.sub(r"\$\{\w+:-(\d+)\}", r"\1", str(port))  # the default port
             host_ip, published, target = text.rsplit(":", 2)
             ports.append((host_ip, published, target))
         depends = svc.get("depends_on") or {}
         if isinstance(depends, list):
             depends = {d: {"condition": "service_started"} for d in depends}
+        image = svc.get("image")
+        if image:  # as compose interpolates it with the project's name
+            image = image.replace("${COMPOSE_PROJECT_NAME}", str(data.get("name")))
         model["services"][name] = {
-            "image": svc.get("image"),
+            "image": image,
             "build": build.get("dockerfile"),
             "build_args": dict(build.get("args") or {}),
             "command": " ".join(command) if isinstance(command, list) else command,

@@ -243,16 +243,19 @@ def ensure_for_dockerfile(dockerfile: Path) -> list[ImageSource]:
 def ensure_for_compose(
     project: Path, profile: str, files: tuple[str, ...] = ("compose.yaml",), env=None
 ) -> list[ImageSource]:
-    """Every image a compose profile uses: the ones it runs and the bases of the ones it builds."""
+    """Every image a compose profile uses: the ones it runs and the bases of the ones it builds.
+    Read without interpolation, so it works before `just env` has written .env."""
     args = [arg for name in files for arg in ("-f", name)]
     result = _docker(
-        "compose", *args, "--profile", profile, "config", "--format", "json",
+        "compose", *args, "--profile", profile, "config", "--no-interpolate", "--format", "json",
         cwd=project, env=env, timeout=120,
     )  # fmt: skip
     if result.returncode != 0:
         raise AssertionError(f"docker compose config failed:\n{result.stdout}{result.stderr}")
     tags = []
     for service in json.loads(result.stdout)["services"].values():
+        if service.get("profiles") and profile not in service["profiles"]:
+            continue
         build = service.get("build")
         if build:
             context = Path(build["context"])

@@ -38,12 +38,13 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()[:16]
 
 
-def tree_digest(root: Path) -> str:
-    """Names, bytes and executable bits of every file below root (caches left out)."""
+def tree_digest(root: Path, exclude: frozenset[str] = frozenset()) -> str:
+    """Names, bytes and executable bits of every file below root (caches and `exclude`,
+    relative paths, left out)."""
     h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
-        if "__pycache__" in rel or rel.startswith(".venv/"):
+        if rel in exclude or "__pycache__" in rel or rel.startswith(".venv/"):
             continue
         h.update(f"{rel}\0{path.stat().st_mode & 0o111:o}\0".encode())
         h.update(path.read_bytes() + b"\0")

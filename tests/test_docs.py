@@ -34,7 +34,7 @@ from test_render import expected_files
 
 from combinations import ROOT, Combination
 from conftest import BIN, IN_CI, require, run, tool, uv_env
-from engine import ensure_image, remove_images, require_engine
+from engine import SUITE_PREFIX, ensure_for_compose, remove_images, require_engine
 
 DOCS = ROOT / "docs"
 SNIPPETS = DOCS / "snippets"
@@ -42,6 +42,9 @@ SOURCE = "gh:org/start-django"
 NOT_RUN = "# Not run by the tests:"
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console", "zsh"}
 TOKEN = f"d{os.getpid() % 100000}"
+# The docs' compose project and by-hand names, unique per session (and found by
+# `engine.py forget` through its prefix).
+COMPOSE_PROJECT = f"{SUITE_PREFIX}{TOKEN}-cafe-ledger"
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Docs Tests",
     "GIT_AUTHOR_EMAIL": "docs@example.com",
@@ -206,13 +209,15 @@ class Shell:
         workdir.mkdir(parents=True, exist_ok=True)
         self.web_port = free_port()
         self.dev_port = free_port()
+        self.debug_port = free_port()
         path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
         self.env = {
             **uv_env(),
             **GIT_IDENTITY,
             "PATH": path,
             "WEB_PORT": str(self.web_port),
-            "COMPOSE_PROJECT_NAME": f"cafe-ledger-{TOKEN}",
+            "DEBUG_PORT": str(self.debug_port),
+            "COMPOSE_PROJECT_NAME": COMPOSE_PROJECT,
             "NO_MKDOCS_2_WARNING": "1",
             **(extra_env or {}),
         }
@@ -220,15 +225,17 @@ class Shell:
             (SOURCE, str(template)),
             ("127.0.0.1:8080", f"127.0.0.1:{self.web_port}"),
             ("127.0.0.1:8000", f"127.0.0.1:{self.dev_port}"),
-            ("cafe-ledger_", f"cafe-ledger-{TOKEN}_"),  # compose volumes
+            ("127.0.0.1:5678", f"127.0.0.1:{self.debug_port}"),
+            ("cafe-ledger_", f"{COMPOSE_PROJECT}_"),  # compose volumes
         ]
-        self.by_hand = re.compile(r"\bcafe-ledger-(net|data|replica|redis|web|worker)\b")
+        self.by_hand = re.compile(r"\bcafe-ledger-(net|data|replica|redis|web|worker|pg|sq)\b")
 
     def script(self, name: str) -> str:
         text = (SNIPPETS / name).read_text()
         for old, new in self.substitutions:
             text = text.replace(old, new)
-        text = self.by_hand.sub(rf"cafe-ledger-\1-{TOKEN}", text)
+        if name.startswith("by-hand-"):  # names the by-hand commands give containers etc.
+            text = self.by_hand.sub(rf"{COMPOSE_PROJECT}-by-hand-\1", text)
         return "set -euo pipefail\n" + text
 
     def run(self, name: str, expect_ok: bool = True, timeout: float = 1500):
@@ -802,49 +809,33 @@ def test_site_commands(tmp_path):
 @pytest.fixture(scope="module")
 def stack_shell(tmp_path_factory):
     require_engine()
-    python = hooks.questions()["python_version"]["default"]
-    for tag in (f"python:{python}-slim-trixie", "postgres:17", "redis:8"):
-        source = ensure_image(tag)
-        if not source.available:
-            require(f"{tag}: {source.detail}")
     root = tmp_path_factory.mktemp("docs-docker")
     repo = template_repo(root / "start-django")
     sh = Shell(root / "work", repo)
     sh.run("copy-data.sh")
     sh.run("first-commit.sh")
     project = sh.workdir / "cafe-ledger"
+    for profile in ("pg", "sq"):  # every image the pages' commands use, before they start
+        ensure_for_compose(project, profile, ("compose.yaml", "compose.debug.yaml"), env=sh.env)
     by_hand_cleanup()  # leftovers of an interrupted run
     yield sh
     for files in (["compose.yaml"], ["compose.yaml", "compose.debug.yaml"]):
         args = [a for f in files for a in ("-f", f)]
         run(
-            [
-                "docker",
-                "compose",
-                *args,
-                "--profile",
-                "pg",
-                "--profile",
-                "sq",
-                "down",
-                "--volumes",
-                "--remove-orphans",
-            ],
-            cwd=project,
-            env=sh.env,
-            timeout=300,
-        )
+            ["docker", "compose", *args, "--profile", "pg", "--profile", "sq",
+             "down", "--volumes", "--remove-orphans"],
+            cwd=project, env=sh.env, timeout=300,
+        )  # fmt: skip
     by_hand_cleanup()
-    remove_images(
-        "cafe-ledger-pg", "cafe-ledger-sq", "cafe-ledger-pg-debug", "cafe-ledger-sq-debug"
-    )
+    remove_images(*(f"{COMPOSE_PROJECT}-{name}" for name in ("pg", "sq", "pg-debug", "sq-debug")))
 
 
 def by_hand_cleanup() -> None:
-    names = [f"cafe-ledger-{part}-{TOKEN}" for part in ("web", "worker", "redis")]
-    run(["docker", "rm", "--force", *names])
-    run(["docker", "network", "rm", f"cafe-ledger-net-{TOKEN}"])
-    run(["docker", "volume", "rm", f"cafe-ledger-data-{TOKEN}", f"cafe-ledger-replica-{TOKEN}"])
+    by_hand = f"{COMPOSE_PROJECT}-by-hand"
+    run(["docker", "rm", "--force", *(f"{by_hand}-{part}" for part in ("web", "worker", "redis"))])
+    run(["docker", "network", "rm", f"{by_hand}-net"])
+    run(["docker", "volume", "rm", f"{by_hand}-data", f"{by_hand}-replica"])
+    remove_images(f"{by_hand}-pg", f"{by_hand}-sq")
 
 
 @pytest.mark.docker
@@ -918,14 +909,13 @@ def dap_initialize(port: int) -> dict:
 
 @pytest.mark.docker
 def test_debug_commands(stack_shell):
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", 5678)) == 0:
-            pytest.fail("port 5678 is taken; the debug overlay publishes debugpy there")
+    """`just debug sq` with DEBUG_PORT set to a free port (5678 is the default the page and
+    .vscode/launch.json use): runserver answers, debugpy answers a debugger's first request."""
     try:
         with stack_shell.background("debug.sh") as (proc, log):
             url = f"http://127.0.0.1:{stack_shell.web_port}/health/"
             wait_for(lambda: http_status(url) == 200, 900, "just debug sq: /health/", proc, log)
-            assert dap_initialize(5678)["success"] is True
+            assert dap_initialize(stack_shell.debug_port)["success"] is True
             assert "development server" in log.read_text().lower(), "runserver, not gunicorn"
     finally:
         stack_shell.run("debug-stop.sh")
@@ -938,8 +928,9 @@ def test_by_hand_commands(stack_shell):
         result = stack_shell.run("by-hand-run-sq.sh")
         assert '"status": "ok"' in result.stdout, result.output
         worker = run(
-            ["docker", "inspect", "--format", "{{.State.Running}}", f"cafe-ledger-worker-{TOKEN}"]
-        )
+            ["docker", "inspect", "--format", "{{.State.Running}}",
+             f"{COMPOSE_PROJECT}-by-hand-worker"]
+        )  # fmt: skip
         assert worker.stdout.strip() == "true", worker.output
     finally:
         stack_shell.run("by-hand-clean.sh")

@@ -11,12 +11,11 @@ needs when it runs alone (or on another xdist worker).
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 from combinations import one
-from engine import ensure_image, remove_images, require_engine
+from engine import ensure_for_dockerfile, remove_images, require_engine
 from stacks import (
     TOKEN,
     Stack,
@@ -45,15 +44,11 @@ REFUSED = f"web.sh: litestream could not restore {DB} from {REPLICA_URL}"
 def stack(render, tmp_path_factory):
     require_engine()
     combo = one(secrets="dotenv", **ANSWERS)
-    rendered = render({**combo.data, "project_name": f"Litestream {TOKEN}"})
-    project = prepare(rendered, tmp_path_factory.mktemp("litestream") / "project")
+    project = prepare(render(combo), tmp_path_factory.mktemp("litestream") / "project")
     stack = Stack(project, f"sdt-{TOKEN}-litestream", "sq")
     stack.slug = slug_of(project)
-    stack.image = f"{stack.slug.replace('_', '-')}-sq"
     # Volume chores run in the base image, which exists before the project's image is built.
-    dockerfile = (project / "deploy/sq/Dockerfile").read_text()
-    stack.base = re.search(r"^FROM (\S+)", dockerfile, re.MULTILINE)[1]
-    assert ensure_image(stack.base).available, ensure_image(stack.base)
+    stack.base = ensure_for_dockerfile(project / "deploy/sq/Dockerfile")[0].tag
     yield stack
     stack.down(volumes=True)
     # A volume first made by volume_shell() (not by compose) is not removed by `down -v`.

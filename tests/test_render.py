@@ -1,32 +1,37 @@
 """Every combination from copier.yml renders into a complete, clean project.
 
-Checks whose input is identical across combinations (a Dockerfile, a compose file, the
-Django code with its dependency set) run once per distinct content: a deterministic tool
-gives the same verdict on the same bytes.
+Checks whose input is identical across combinations (a Dockerfile, a compose file with its
+.env, the Django code with its dependency set) run once per distinct content in the whole
+run: a deterministic tool gives the same verdict on the same bytes.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 
-from combinations import Combination, all_combinations, questions
-from conftest import digest, run, tool, tree_digest, uv_env
+from combinations import PINNED_TEXT, ROOT, Combination, all_combinations, questions
+from conftest import digest, run, tool, uv_env
+from renders import tree_digest
 
 COMBINATIONS = all_combinations()
 IDS = [c.id for c in COMBINATIONS]
 HOST_PYTHON = "3.13"
+TEMPLATE = ROOT / "template"
 
-# Jinja that names one of copier's variables (not an attribute, as in GitHub's
-# `${{ matrix.database }}`), or a Jinja statement that Django and just never use.
-VARIABLES = "|".join(sorted(questions()) + ["use_\\w+", "_copier_\\w+"])
-LEFTOVER = re.compile(
-    r"(?<!\$)\{\{[^}]*(?<![.\w])(" + VARIABLES + r")\b|\{%-?\s*(raw|endraw|set|macro)\b|\{#"
-)
+# What Jinja leaves behind when a template is not rendered, or only partly: a statement or a
+# comment anywhere, and an expression anywhere but in GitHub's `${{ ... }}`.
+LEFTOVER_STATEMENT = re.compile(r"\{%-?\s*\w+|\{#")
+LEFTOVER_EXPRESSION = re.compile(r"(?<!\$)\{\{")
+# Output languages that use `{{ ... }}` themselves (just's interpolation); a leftover Jinja
+# variable there is still caught, by `just --list`, which refuses an unknown name.
+OWN_EXPRESSIONS = {"justfile"}
 
 
 def expected_files(c: Combination, slug: str) -> dict[str, bool]:
@@ -60,7 +65,6 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
         "src/tests/test_tasks.py": c.use_huey,
         "compose.debug.yaml": c.get("debugpy"),
         ".vscode/launch.json": c.get("debugpy"),
-        "src/scripts/debug.sh": c.get("debugpy"),
         ".env.example": c.get("secrets") == "dotenv",
         ".env.op": c.get("secrets") == "1password",
         "fly.toml": c.get("fly"),
@@ -85,14 +89,84 @@ def answers_of(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
-def test_no_template_syntax_is_left(project):
+@cache
+def template_sources() -> list[str]:
+    return sorted(p.relative_to(TEMPLATE).as_posix() for p in TEMPLATE.rglob("*") if p.is_file())
+
+
+def rendered_from_jinja(project: Path, combo: Combination) -> dict[str, str]:
+    """Output path -> its template file, for the outputs copier rendered with Jinja (the
+    `.jinja` files): the others are copied byte for byte, and their `{{ }}` and `{% %}`
+    belong to their own language (Django templates, GitHub workflows)."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    context = {**combo.derived, **answers, "_copier_conf": {"answers_file": ".copier-answers.yml"}}
+    env = jinja2.Environment()
+    outputs = {}
+    for source in template_sources():
+        if source.endswith(".jinja"):
+            parts = [env.from_string(part).render(**context) for part in source.split("/")]
+            if all(parts):  # a part rendered empty: the file is not in this combination
+                outputs["/".join(parts).removesuffix(".jinja")] = source
+    return outputs
+
+
+def leftover_jinja(rel: str, text: str) -> str | None:
+    """The first piece of Jinja syntax left in an output rendered from a .jinja template."""
+    match = LEFTOVER_STATEMENT.search(text)
+    if match is None and Path(rel).name not in OWN_EXPRESSIONS:
+        match = LEFTOVER_EXPRESSION.search(text)
+    return match and text[match.start() : match.start() + 40]
+
+
+@pytest.mark.proof("rendered")
+def test_no_template_syntax_is_left(project, combo):
+    outputs = rendered_from_jinja(project, combo)
+    assert outputs, "no output was mapped to its .jinja template"
     for path in files(project):
-        assert not path.name.endswith(".jinja"), path
-        text = path.read_text(errors="replace")
-        match = LEFTOVER.search(text)
-        assert match is None, f"{path.relative_to(project)}: unrendered {match.group(0)!r}"
+        rel = path.relative_to(project).as_posix()
+        assert not path.name.endswith(".jinja"), rel
+        if rel in outputs:
+            left = leftover_jinja(rel, path.read_text(errors="replace"))
+            assert left is None, f"{rel} (from {outputs[rel]}): unrendered {left!r}"
 
 
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "{% if use_huey %}worker{% endif %}",
+        "{%- for name in names %}",
+        "{{ project_slug }}",
+        "{{- database | upper }}",
+        "{# a Jinja comment #}",
+    ],
+)
+def test_the_leftover_check_catches_planted_jinja(planted):
+    for rel in ("compose.yaml", "src/config/settings.py", "justfile"):
+        text = f"before\n{planted}\nafter\n"
+        if rel == "justfile" and planted.startswith("{{"):
+            continue  # just's own syntax: `just --list` refuses an unknown variable instead
+        assert leftover_jinja(rel, text), (rel, planted)
+    assert leftover_jinja(".github/workflows/ci.yml", "run: echo ${{ matrix.database }}\n") is None
+
+
+def test_pinned_free_text_is_exactly_the_text_whose_default_follows_a_choice():
+    """The matrix pins free text (combinations.PINNED_TEXT) only where a choice would move
+    its default; otherwise free text stays at its default."""
+    choices = {
+        name
+        for name, spec in questions().items()
+        if "choices" in spec or spec.get("type") == "bool"
+    }
+    following = {
+        name
+        for name, spec in questions().items()
+        if name not in choices
+        and any(re.search(rf"\b{choice}\b", str(spec.get("default", ""))) for choice in choices)
+    }
+    assert set(PINNED_TEXT) == following
+
+
+@pytest.mark.proof("rendered")
 def test_wanted_files_exist_and_unwanted_are_absent(project, combo):
     slug = answers_of(project)["project_slug"]
     for rel, wanted in expected_files(combo, slug).items():
@@ -101,19 +175,22 @@ def test_wanted_files_exist_and_unwanted_are_absent(project, combo):
     assert empty == [], "files turned off must be absent, not empty"
 
 
+@pytest.mark.proof("rendered")
 def test_answers_file_records_every_answer(project, combo):
     recorded = answers_of(project)
     assert recorded["_src_path"]
-    for name, value in combo.answers:
+    for name, value in combo.render_data.items():
         assert recorded[name] == value, name
     assert not {k for k in recorded if k.startswith("use_")}, "derived values are not answers"
 
 
+@pytest.mark.proof("rendered")
 def test_scripts_are_executable(project, combo):
     for script in (project / "src" / "scripts").glob("*.sh"):
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
 
 
+@pytest.mark.proof("linted")
 def test_python_passes_ruff_check_and_format(project):
     src = project / "src"
     for cmd in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
@@ -121,6 +198,7 @@ def test_python_passes_ruff_check_and_format(project):
         assert result.returncode == 0, result.output
 
 
+@pytest.mark.proof("linted")
 def test_shell_scripts_pass_shellcheck(project, checks):
     for script in sorted((project / "src" / "scripts").glob("*.sh")):
         verdict = checks.get(
@@ -131,6 +209,7 @@ def test_shell_scripts_pass_shellcheck(project, checks):
         assert verdict.returncode == 0, verdict.output
 
 
+@pytest.mark.proof("linted")
 def test_dockerfiles_pass_hadolint(project, checks):
     for dockerfile in sorted(project.glob("deploy/*/Dockerfile")):
         verdict = checks.get(
@@ -150,38 +229,34 @@ def make_env_file(project: Path, combo: Combination) -> None:
         (project / ".env").write_text((project / ".env.op").read_text())
 
 
+@pytest.mark.proof("linted")
 def test_compose_config_is_valid_for_each_profile(project_copy, combo, checks):
+    """`docker compose config` for each profile, alone and with the debug overlay, with the
+    .env `just env` writes (or, with 1Password, the references `op inject` would fill). Keyed
+    by the compose files, the .env template and the profile: .env's secrets are fresh each
+    time, everything else in it comes from the template."""
     project = project_copy(combo)
     make_env_file(project, combo)
-    compose = (project / "compose.yaml").read_bytes()
+    template = next(p for p in (project / ".env.example", project / ".env.op") if p.exists())
+    overlays = [["compose.yaml"]] + ([["compose.yaml", "compose.debug.yaml"]]
+                                     if combo.get("debugpy") else [])  # fmt: skip
     for profile in combo.profiles:
-        verdict = checks.get(
-            "compose",
-            digest(compose, profile),
-            lambda p=profile: run(
-                ["docker", "compose", "--profile", p, "config", "--quiet"], cwd=project
-            ),
-        )
-        assert verdict.returncode == 0, verdict.output
-        if combo.get("debugpy"):
-            debug = run(
-                [
-                    "docker",
-                    "compose",
-                    "-f",
-                    "compose.yaml",
-                    "-f",
-                    "compose.debug.yaml",
-                    "--profile",
-                    profile,
-                    "config",
-                    "--quiet",
-                ],
-                cwd=project,
+        for files in overlays:
+            key = digest(
+                *((project / f).read_bytes() for f in files), template.read_bytes(), profile
             )
-            assert debug.returncode == 0, debug.output
+            args = [arg for f in files for arg in ("-f", f)]
+            verdict = checks.get(
+                "compose",
+                key,
+                lambda a=args, p=profile: run(
+                    ["docker", "compose", *a, "--profile", p, "config", "--quiet"], cwd=project
+                ),
+            )
+            assert verdict.returncode == 0, verdict.output
 
 
+@pytest.mark.proof("linted")
 def test_justfile_parses_and_explains_every_recipe(project, checks):
     justfile = (project / "justfile").read_bytes()
     verdict = checks.get(
@@ -216,6 +291,7 @@ def venv_for(tmp_path_factory, checks):
     return lambda deps: checks.get("venv", digest(*deps), lambda: build(deps))
 
 
+@pytest.mark.proof("linted")
 def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_path_factory):
     """`manage.py check --deploy` and `makemigrations --check` on the production settings.
     Keyed by the app code and its dependency list: python_version changes neither (only
@@ -246,6 +322,6 @@ def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_pa
         ]
         return results
 
-    key = digest(tree_digest(src, exclude={"pyproject.toml"}), *deps)
+    key = digest(tree_digest(src, exclude=frozenset({"pyproject.toml"})), *deps)
     for result in checks.get("django", key, verdict):
         assert result.returncode == 0, result.output

