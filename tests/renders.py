@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -72,6 +73,7 @@ def snapshot() -> Path:
     plain folder as it is; a git checkout would be rendered at its last commit)."""
     final = _root() / "template"
     if not final.is_dir():
+        _forget_old_templates()
         final.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="template.", dir=final.parent))
         for name in TEMPLATE_FILES:
@@ -84,6 +86,13 @@ def snapshot() -> Path:
             work.rename(final)
         shutil.rmtree(work, ignore_errors=True)
     return final
+
+
+def _forget_old_templates(keep_seconds: float = 3600) -> None:
+    """Renders of earlier template versions, unused for an hour, are only disk space."""
+    for other in (CACHE / "renders").glob("*"):
+        if other != _root() and time.time() - other.stat().st_mtime > keep_seconds:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _key(answers: dict) -> str:

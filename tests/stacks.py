@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import pytest
 
 from conftest import tool, uv_env
-from engine import ensure_for_compose
+from engine import SUITE_PREFIX, ensure_for_compose, ensure_for_dockerfile
 
 # Unique per session: compose project names, image names and volumes carry it.
 TOKEN = f"t{os.getpid() % 100000}"
@@ -89,14 +89,40 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, interval:
 def prepare(rendered: Path, destination: Path) -> Path:
     """Copy a rendered project, lock its dependencies (`uv lock`) and write .env (`just env`)."""
     shutil.copytree(rendered, destination, symlinks=True)
-    locked = run(["uv", "lock"], cwd=destination / "src", env=uv_env(), timeout=300)
-    assert locked.returncode == 0, locked.output
+    lock(destination)
     if (destination / ".env.example").exists():
         made = run([tool("just"), "env"], cwd=destination)
         assert made.returncode == 0, made.output
     else:  # 1Password: no `op` here, so the plain example stands in for the injected file
         raise AssertionError("container tests render with secrets=dotenv")
     return destination
+
+
+def lock(project: Path) -> None:
+    """`uv lock` in src/, as `just lock` runs it. uv needs an interpreter of the project's
+    Python; where this machine has none (and uv cannot download one, as here for 3.14), the
+    lock is made inside the project's own base image, which has it. The lock is the same
+    universal file either way."""
+    src = project / "src"
+    locked = run(["uv", "lock"], cwd=src, env=uv_env(), timeout=300)
+    if locked.returncode == 0:
+        return
+    assert "No interpreter found" in locked.output, locked.output
+    base = ensure_for_dockerfile(next(project.glob("deploy/*/Dockerfile")))[0].tag
+    version = run(["uv", "--version"]).stdout.split()[1]
+    script = (
+        "python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$UV_VERSION"
+        " && /tmp/uv/bin/uv lock && chown $OWNER uv.lock"
+    )
+    in_image = run(
+        ["docker", "run", "--rm", "--volume", f"{src}:/src", "--workdir", "/src",
+         "--volume", f"{SUITE_PREFIX}lock-cache:/cache", "--env", "UV_CACHE_DIR=/cache/uv",
+         "--env", "PIP_CACHE_DIR=/cache/pip", "--env", "UV_PYTHON_DOWNLOADS=never",
+         "--env", f"UV_VERSION={version}", "--env", f"OWNER={os.getuid()}:{os.getgid()}",
+         base, "sh", "-c", script],
+        timeout=600,
+    )  # fmt: skip
+    assert in_image.returncode == 0, f"{locked.output}\n{in_image.output}"
 
 
 def plant_decoys(src: Path) -> list[str]:

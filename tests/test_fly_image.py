@@ -294,7 +294,7 @@ def test_every_process_runs_its_command(app):
         )
         assert any("gunicorn" in p for p in processes), processes
         assert any("together.sh" in p for p in processes), processes
-        if "litestream.yml" in {p.name for p in (app.project / "src").iterdir()}:
+        if app.combo.use_litestream and env.get("DATABASE_URL", "").startswith("sqlite"):
             assert any(p.startswith("litestream replicate") for p in processes), processes
     for group in (g for g in app.containers if not g.startswith("service:")):
         assert app.state(group)["Running"], (group, app.logs(group)[-3000:])
