@@ -25,13 +25,15 @@ COPIER_YML = ROOT / "copier.yml"
 
 
 @cache
-def questions() -> dict[str, dict]:
+def _specs() -> dict[str, dict]:
     config = yaml.safe_load(COPIER_YML.read_text())
-    return {
-        name: spec
-        for name, spec in config.items()
-        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
-    }
+    return {n: s for n, s in config.items() if not n.startswith("_") and isinstance(s, dict)}
+
+
+@cache
+def questions() -> dict[str, dict]:
+    """The questions copier asks (derived values, `when: false`, left out)."""
+    return {name: spec for name, spec in _specs().items() if spec.get("when") is not False}
 
 
 def values(spec: dict) -> list:
@@ -120,23 +122,15 @@ class Combination:
 
 
 @cache
-def derived_specs() -> dict[str, dict]:
-    config = yaml.safe_load(COPIER_YML.read_text())
-    return {
-        name: spec
-        for name, spec in config.items()
-        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is False
-    }
-
-
-@cache
 def derived_values(answers: tuple[tuple[str, object], ...]) -> dict[str, bool]:
     """Each `when: false` value of copier.yml, rendered with the answers (and the defaults of
     questions not asked, as copier would see them)."""
     context = {name: spec.get("default") for name, spec in questions().items()}
     context.update(answers)
     values = {}
-    for name, spec in derived_specs().items():
+    for name, spec in _specs().items():
+        if spec.get("when") is not False:
+            continue
         rendered = _jinja.from_string(str(spec["default"])).render(**context).strip()
         values[name] = rendered.lower() in {"true", "1", "yes"}
     return values

@@ -100,7 +100,15 @@ class Ledger:
         self.seconds: dict[str, float] = defaultdict(float)
         self.sources: dict[str, tuple[str, float]] = {}
         self.started = time.monotonic()
+        self.collected: float | None = None
         self.lines: list[str] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = self.collected or time.monotonic()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        self.collected = self.collected or time.monotonic()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         phase = None
@@ -141,6 +149,9 @@ class Ledger:
         for phase in (*LEVELS, "other tests"):
             if self.seconds.get(phase):
                 timings.append(f"{phase}: {self.seconds[phase]:.0f}s of test time")
+        if self.collected:
+            timings.append(f"collection (renders every combination): "
+                           f"{self.collected - self.started:.0f}s")  # fmt: skip
         timings.append(f"pytest wall clock: {time.monotonic() - self.started:.0f}s")
         return "proof: " + " | ".join(parts), timings, complete
 

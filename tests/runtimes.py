@@ -44,9 +44,10 @@ class Image:
 
 
 @dataclass
-class StackClass:
+class _Class:
+    """Combinations that run the same bytes the same way."""
+
     key: str
-    profile: str
     image: Image
     combos: list[Combination] = field(default_factory=list)
 
@@ -54,32 +55,29 @@ class StackClass:
     def representative(self) -> Combination:
         return representative(self.combos)
 
-    @property
-    def id(self) -> str:
+    def _id(self, *middle: str) -> str:
         """Readable and unique, e.g. py3.13-pg-both-huey_redis-litestream."""
         c = self.representative
         worker = f"huey_{c.get('worker_broker')}" if c.use_huey else "no_worker"
         litestream = ["litestream"] if c.use_litestream else []
-        return "-".join([f"py{c.get('python_version')}", self.profile, c.get("database"), worker,
+        return "-".join([f"py{c.get('python_version')}", *middle, c.get("database"), worker,
                          *litestream])  # fmt: skip
 
 
 @dataclass
-class FlyApp:
-    key: str
-    image: Image
-    combos: list[Combination] = field(default_factory=list)
-
-    @property
-    def representative(self) -> Combination:
-        return representative(self.combos)
+class StackClass(_Class):
+    profile: str = ""
 
     @property
     def id(self) -> str:
-        c = self.representative
-        worker = f"huey_{c.get('worker_broker')}" if c.use_huey else "no_worker"
-        litestream = ["litestream"] if c.use_litestream else []
-        return "-".join([f"py{c.get('python_version')}", c.get("database"), worker, *litestream])
+        return self._id(self.profile)
+
+
+@dataclass
+class FlyApp(_Class):
+    @property
+    def id(self) -> str:
+        return self._id()
 
 
 def representative(combos: list[Combination]) -> Combination:
@@ -144,9 +142,8 @@ def _derive() -> tuple[list[Image], list[StackClass], list[FlyApp]]:
             image.combos.append(combo)
             profile = image.profile
             class_key = digest(key, compose, profile, env_key(project))
-            classes.setdefault(class_key, StackClass(class_key, profile, image)).combos.append(
-                combo
-            )
+            stack = classes.setdefault(class_key, StackClass(class_key, image, profile=profile))
+            stack.combos.append(combo)
         fly_toml = project / "fly.toml"
         if fly_toml.exists():
             built = re.search(r'^\s*dockerfile = "([^"]+)"', fly_toml.read_text(), re.MULTILINE)
