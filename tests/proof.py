@@ -134,6 +134,12 @@ class Ledger:
             done = sum(self.outcomes.get(level, {}).values())
             parts.append(f"{level} {done}/{counts[level]}")
             complete &= done == counts[level]
+        if wanted:  # the renders every level stands on: still as copier wrote them?
+            from renders import changed_renders
+
+            if changed := changed_renders():
+                complete = False
+                parts.append(f"renders changed by a test: {len(changed)} (first: {changed[0]})")
         standins = sorted(tag for tag, (source, _) in self.sources.items() if source == "stand-in")
         real = sorted(tag for tag, (source, _) in self.sources.items() if source == "real")
         parts.append(f"stand-ins: {', '.join(standins) or 'none'}")

@@ -1,11 +1,12 @@
 """Rendering the template with copier, cached on disk and shared by every process of a run.
 
 `render(answers)` is the project copier renders for these answers (copier's defaults for the
-rest). Renders are keyed by the template's content, copier's version and the answers, so the
+rest), to read: a test that writes copies it first. Renders are keyed by the template's content, copier's version and the answers, so the
 xdist workers of a run (and the next run, while the template is unchanged) share each one:
 a combination is rendered once. `render_all(answer sets)` renders the missing ones in
 parallel, one process per core; processes that ask for the same render at once split the
-work instead of repeating it.
+work instead of repeating it. Each render's digest is recorded when it is made:
+`changed_renders()` names any that a test wrote into since (tests/proof.py reports them).
 """
 
 from __future__ import annotations
@@ -129,10 +130,21 @@ def _render(answers: dict, wait: bool) -> bool:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "dirty template" and similar notes
                 copier.run_copy(str(snapshot()), str(work), data=answers, defaults=True, quiet=True)
+            (final.parent / "digest").write_text(tree_digest(work))
             work.rename(final)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return True
+
+
+def changed_renders() -> list[Path]:
+    """Renders of this template whose files differ from what copier wrote."""
+    changed = []
+    for recorded in sorted((_root() / "projects").glob("*/digest")):
+        project = recorded.parent / "project"
+        if project.is_dir() and tree_digest(project) != recorded.read_text():
+            changed.append(project)
+    return changed
 
 
 def _render_if_free(answers: dict) -> bool:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 import proof
+import renders
 
 
 def report(level: str, item: str, outcome: str, when: str = "call", duration: float = 1.0):
@@ -23,6 +24,7 @@ def report(level: str, item: str, outcome: str, when: str = "call", duration: fl
 def ledger(monkeypatch):
     totals = dict.fromkeys(proof.LEVELS, 2)
     monkeypatch.setattr(proof, "totals", lambda: totals)
+    monkeypatch.setattr(renders, "changed_renders", lambda: [])
     return proof.Ledger(SimpleNamespace())
 
 
@@ -61,3 +63,24 @@ def test_a_complete_run_under_ci_keeps_its_exit_status(ledger, monkeypatch):
     ledger.pytest_sessionfinish(session)
     assert session.exitstatus == pytest.ExitCode.OK
     assert ledger.lines[-1].startswith("proof: rendered 2/2 | linted 2/2 | images built 2/2")
+
+
+def test_a_render_changed_by_a_test_fails_the_run_under_ci(ledger, monkeypatch, tmp_path):
+    monkeypatch.setenv("CI", "true")
+    for level in proof.LEVELS:
+        for item in ("a", "b"):
+            ledger.pytest_runtest_logreport(report(level, item, "passed"))
+    monkeypatch.setattr(renders, "changed_renders", lambda: [tmp_path / "project"])
+    session = SimpleNamespace(exitstatus=pytest.ExitCode.OK)
+    ledger.pytest_sessionfinish(session)
+    assert session.exitstatus == pytest.ExitCode.TESTS_FAILED
+    assert "renders changed by a test: 1" in ledger.lines[-1]
+
+
+def test_changed_renders_names_a_render_written_into(tmp_path, monkeypatch):
+    monkeypatch.setattr(renders, "CACHE", tmp_path)
+    monkeypatch.setattr(renders, "template_key", lambda: "k")
+    project = renders.render({"project_name": "Proof Check", "database": "sqlite"})
+    assert renders.changed_renders() == []
+    (project / "src" / "huey.sqlite3").write_bytes(b"SQLite format 3\0")
+    assert renders.changed_renders() == [project]

@@ -307,6 +307,9 @@ def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_pa
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SECRET_KEY": "check-" + "k" * 60,
             "DATABASE_URL": f"sqlite:///{data / 'db.sqlite3'}",
+            # Nothing may land in the shared render: huey's queue file, bytecode.
+            "HUEY_SQLITE_PATH": str(data / "huey.sqlite3"),
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
         results = [
             run(
