@@ -17,36 +17,30 @@ today, so the manual cannot drift from the product:
   from the rendered compose.yaml (and compose.debug.yaml).
 * a fenced block ```` ```just-list ```` (`answers`) becomes the output of `just --list`.
 
-Renders are cached on disk, keyed by the template's content, so `mkdocs serve` stays quick.
+Renders come from the harness's render cache (keyed by copier's version, the template's
+content and the answers), shared with the tests, so `mkdocs serve` stays quick.
 Run `python docs/hooks.py table` (or `diagram`, `questions`) to print a part on its own.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import warnings
 from functools import cache
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-# The questions and their combinations come from the test suite's own reading of copier.yml:
-# one enumeration for the tests and the manual.
-sys.path.insert(0, str(ROOT / "tests"))
-from combinations import all_combinations as _combinations
-from combinations import asked, questions, values
+from harness import ROOT
+from harness.combinations import all_combinations as _combinations
+from harness.combinations import asked, questions, values
+from harness.commands import run, tool
+from harness.renders import answers_of, render, snapshot
 
 COPIER_YML = ROOT / "copier.yml"
 TEMPLATE = ROOT / "template"
 TESTS = ROOT / "tests"
-CACHE = Path(tempfile.gettempdir()) / "start-django-docs"
 SOURCE_URL = "gh:org/start-django"  # where the manual says the template lives
 
 # A different, valid value for each free-text question, to show what that answer changes.
@@ -70,86 +64,7 @@ class DocsError(Exception):
     """A directive that cannot be honoured: the build stops with this message."""
 
 
-# --- the template and its renders ------------------------------------------------------------
-
-
-def _digest(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-        h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
-@cache
-def template_digest() -> str:
-    """copier's version and the content of copier.yml and template/ (names and bytes)."""
-    import importlib.metadata
-
-    h = hashlib.sha256(importlib.metadata.version("copier").encode() + b"\0")
-    h.update(COPIER_YML.read_bytes())
-    for path in sorted(p for p in TEMPLATE.rglob("*") if p.is_file()):
-        if "__pycache__" in path.parts:
-            continue
-        h.update(str(path.relative_to(TEMPLATE)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
-def _atomic_dir(final: Path, fill) -> Path:
-    """Create `final` by filling a temporary sibling and renaming it (safe across processes)."""
-    if final.is_dir():
-        return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=final.name + ".", dir=final.parent))
-    try:
-        fill(work)
-        try:
-            work.rename(final)
-        except OSError:  # another process finished first
-            if not final.is_dir():
-                raise
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return final
-
-
-@cache
-def snapshot() -> Path:
-    """copier.yml and template/ as they are in the working tree, outside git (copier renders
-    a plain folder as is; a git checkout would be cloned at HEAD)."""
-
-    def fill(work: Path) -> None:
-        shutil.copy2(COPIER_YML, work / "copier.yml")
-        shutil.copytree(TEMPLATE, work / "template", ignore=shutil.ignore_patterns("__pycache__"))
-
-    return _atomic_dir(CACHE / template_digest() / "template", fill)
-
-
-def render(answers: dict | None = None) -> Path:
-    """The project copier renders for these answers (the others at their defaults)."""
-    answers = dict(answers or {})
-    key = _digest(repr(sorted(answers.items(), key=lambda kv: kv[0])))
-
-    def fill(work: Path) -> None:
-        import copier
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            copier.run_copy(
-                str(snapshot()),
-                str(work / "project"),
-                data=answers,
-                defaults=True,
-                quiet=True,
-                unsafe=False,
-            )
-
-    return _atomic_dir(CACHE / template_digest() / "renders" / key, fill) / "project"
-
-
-def answers_of(project: Path) -> dict:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+# --- the template and its renders: harness.renders (shared with the tests' cache) --------------
 
 
 def tree(project: Path) -> dict[str, bytes]:
@@ -182,7 +97,7 @@ def choice_labels(spec: dict) -> dict:
 @cache
 def default_answers() -> dict:
     """Every answer copier records for `copier copy --defaults` (Jinja defaults resolved)."""
-    recorded = answers_of(render())
+    recorded = answers_of(render({}))
     return {k: v for k, v in recorded.items() if not k.startswith("_")}
 
 
@@ -582,23 +497,9 @@ def _find(lines: list[str], pattern: str, rel: str, unique: bool = False) -> int
     return hits[0]
 
 
-def just_binary() -> str:
-    here = Path(sys.executable).parent / "just"
-    found = str(here) if here.exists() else shutil.which("just")
-    if not found:
-        raise DocsError("`just` is needed to build the docs (it is in the dev dependencies)")
-    return found
-
-
 def just_list(answers: dict) -> str:
     project = render(answers)
-    result = subprocess.run(
-        [just_binary(), "--list", "--unsorted"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run([tool("just"), "--list", "--unsorted"], cwd=project)
     if result.returncode:
         raise DocsError(f"just --list failed: {result.stderr}")
     where = ", ".join(f"{k}={_fmt(v)}" for k, v in answers.items()) or "defaults"

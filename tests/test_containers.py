@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-import renders
-from combinations import questions
-from engine import (
+from harness import renders
+from harness.combinations import questions
+from harness.engine import (
     SQLITE_MAGIC,
     build_image,
     ensure_for_dockerfile,
@@ -33,9 +33,9 @@ from engine import (
     remove_images,
     require_engine,
 )
-from renders import digest
-from runtimes import StackClass, images, stack_classes
-from stacks import (
+from harness.renders import digest
+from harness.runtimes import StackClass, images, stack_classes
+from harness.stacks import (
     PROCESS_UIDS,
     TOKEN,
     Stack,
@@ -44,7 +44,6 @@ from stacks import (
     plant_decoys,
     post_entry,
     prepare,
-    record_timings,  # noqa: F401  (autouse fixture)
     run,
     timed,
     wait_until,
@@ -79,12 +78,7 @@ def runtime(request, render, tmp_path_factory) -> Runtime:
     project = prepare(render(cls.representative), tmp_path_factory.mktemp("stack") / "project")
     decoys = plant_decoys(project / "src")
     stack = Stack(project, f"sdt-{TOKEN}-{cls.key[:10]}", cls.profile)
-
-    def teardown() -> None:
-        stack.down(volumes=True)
-        remove_images(stack.image)
-
-    request.addfinalizer(teardown)
+    request.addfinalizer(stack.remove)
     with timed(f"{cls.id}: compose build"):
         stack.build()
     return Runtime(cls, project, stack, decoys)

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from combinations import all_combinations
+from harness.combinations import all_combinations
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "fly.schema.json").read_text())
 FLY = [c for c in all_combinations() if c.get("fly")]

@@ -32,17 +32,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from combinations import Combination
-from engine import build_image, ensure_for_dockerfile, ensure_images, remove_images, require_engine
-from runtimes import FlyApp, fly_apps
-from stacks import (
+from harness.combinations import Combination
+from harness.engine import (
+    build_image,
+    ensure_for_dockerfile,
+    ensure_images,
+    remove_images,
+    require_engine,
+)
+from harness.runtimes import FlyApp, fly_apps
+from harness.stacks import (
     PROCESS_COMMANDS,
     TOKEN,
     free_port,
     healthy,
     post_entry,
     prepare,
-    record_timings,  # noqa: F401  (autouse fixture)
     run,
     timed,
     wait_until,
@@ -70,6 +75,7 @@ class RunningApp:
     built: object = None  # engine.Built
     release: object = None  # the release_command's result
     health: dict = field(default_factory=dict)  # the /health/ document once started
+    flags: list[str] = field(default_factory=list)  # network and environment of every machine
 
     def env(self) -> list[str]:
         """--env flags: [env], the secrets, and what Fly sets on every machine."""
@@ -130,32 +136,55 @@ def just_deploy_paths(project: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module", params=APPS, ids=lambda a: a.id)
 def app(request, render, tmp_path_factory) -> RunningApp:
+    """The class's Fly app, deployed as Fly deploys it: built from fly.toml's [build], its
+    databases attached, its release command run, each process group started, healthy (on
+    Fly the checks gate the deploy, so every test here starts from a healthy app)."""
     require_engine()
-    flyapp: FlyApp = request.param
+    app = checked_out(request.param, render, tmp_path_factory)
+    request.addfinalizer(lambda: teardown(app))
+    build_as_fly_does(app)
+    attach_databases(app)
+    run_release_command(app)
+    start_process_groups(app)
+    check = app.config["http_service"]["checks"][0]
+    with timed(f"fly {app.id}: start to healthy"):
+        app.health = wait_until(
+            lambda: healthy(app.port, check["path"]) or _exited(app),
+            120,
+            f"{check['path']} answering 200",
+        )
+    return app
+
+
+def checked_out(flyapp: FlyApp, render, tmp_path_factory) -> RunningApp:
+    """The class's project, prepared, with fly.toml read from where `just deploy` reads it."""
     key = flyapp.key[:10]
-    combo = flyapp.representative
-    project = prepare(render(combo), tmp_path_factory.mktemp("fly") / "project")
+    project = prepare(render(flyapp.representative), tmp_path_factory.mktemp("fly") / "project")
     context, fly_toml = just_deploy_paths(project)
     assert fly_toml == (project / "fly.toml").resolve(), f"`just deploy` reads {fly_toml}"
     assert context == (project / "src").resolve() and (context / ".dockerignore").is_file()
     config = tomllib.loads(fly_toml.read_text())
-    app = RunningApp(flyapp.id, key, combo, project, config, f"start-django-test/fly-{key}:{TOKEN}",
-                 f"sdt-{TOKEN}-fly-{key}", free_port())  # fmt: skip
-    request.addfinalizer(lambda: teardown(app))
+    return RunningApp(flyapp.id, key, flyapp.representative, project, config,
+                      f"start-django-test/fly-{key}:{TOKEN}", f"sdt-{TOKEN}-fly-{key}",
+                      free_port())  # fmt: skip
 
-    build = config["build"]
-    ensure_for_dockerfile(fly_toml.parent / build["dockerfile"])
-    with timed(f"fly {flyapp.id}: build as Fly would"):
-        app.built = build_image(
-            app.image,
-            context=context,
-            dockerfile=fly_toml.parent / build["dockerfile"],  # relative to fly.toml's folder
-            build_args=build.get("args", {}),
-        )
+
+def build_as_fly_does(app: RunningApp) -> None:
+    """`fly deploy src --config ../fly.toml`: context src/, the Dockerfile relative to
+    fly.toml's folder, [build.args]."""
+    build = app.config["build"]
+    dockerfile = app.project / build["dockerfile"]
+    ensure_for_dockerfile(dockerfile)
+    with timed(f"fly {app.id}: build as Fly would"):
+        app.built = build_image(app.image, app.project / "src", dockerfile, build.get("args", {}))
     assert app.built.ok, app.built.tail(40)
 
+
+def attach_databases(app: RunningApp) -> None:
+    """PostgreSQL and Redis on a network of the app's, where Fly apps reach managed ones by
+    the URLs in their secrets."""
     assert run(["docker", "network", "create", app.network]).returncode == 0
-    if combo.use_postgres:
+    if app.combo.use_postgres:
         service(app, "postgres", "postgres:17", "--env=POSTGRES_USER=app",
                 f"--env=POSTGRES_PASSWORD={POSTGRES_PASSWORD}", "--env=POSTGRES_DB=app")  # fmt: skip
         wait_until(
@@ -163,51 +192,47 @@ def app(request, render, tmp_path_factory) -> RunningApp:
                          "--username=app", "--dbname=app"]).returncode == 0,
             60, "postgres ready",
         )  # fmt: skip
-    if combo.use_redis:
+    if app.combo.use_redis:
         service(app, "redis", "redis:8")
+    app.flags = ["--network", app.network, *app.env()]
 
-    common = ["--network", app.network, *app.env()]
-    release = config.get("deploy", {}).get("release_command")
-    if release:  # a temporary machine, no volumes, RELEASE_COMMAND=1
-        with timed(f"fly {flyapp.id}: release_command"):
+
+def run_release_command(app: RunningApp) -> None:
+    """[deploy] release_command, on a temporary machine without volumes, RELEASE_COMMAND=1."""
+    release = app.config.get("deploy", {}).get("release_command")
+    if release:
+        with timed(f"fly {app.id}: release_command"):
             app.release = run(
-                ["docker", "run", "--rm", *common, "--env=RELEASE_COMMAND=1", app.image,
+                ["docker", "run", "--rm", *app.flags, "--env=RELEASE_COMMAND=1", app.image,
                  *shlex.split(release)],
                 timeout=300,
             )  # fmt: skip
         assert app.release.returncode == 0, app.release.output
 
-    mounts = []
-    for mount in config.get("mounts", []):
-        volume = f"sdt-{TOKEN}-fly-{key}-{mount['source']}"
-        app.volumes.append(volume)
-        mounts += ["--volume", f"{volume}:{mount['destination']}"]
-    if "LITESTREAM_REPLICA_URL=file:///replica/db" in " ".join(common):
-        app.volumes.append(f"sdt-{TOKEN}-fly-{key}-bucket")
-        mounts += ["--volume", f"{app.volumes[-1]}:/replica"]
 
-    groups = config.get("processes") or {"app": None}
-    internal_port = config["http_service"]["internal_port"]
-    served = config["http_service"].get("processes") or list(groups)
+def start_process_groups(app: RunningApp) -> None:
+    """One machine per [processes] group (or one `app` machine running CMD), each with the
+    [[mounts]] volumes; http_service's groups publish internal_port."""
+    mounts = []
+    for mount in app.config.get("mounts", []):
+        app.volumes.append(f"sdt-{TOKEN}-fly-{app.key}-{mount['source']}")
+        mounts += ["--volume", f"{app.volumes[-1]}:{mount['destination']}"]
+    if "--env=LITESTREAM_REPLICA_URL=file:///replica/db" in app.flags:  # the bucket
+        app.volumes.append(f"sdt-{TOKEN}-fly-{app.key}-bucket")
+        mounts += ["--volume", f"{app.volumes[-1]}:/replica"]
+    groups = app.config.get("processes") or {"app": None}
+    internal_port = app.config["http_service"]["internal_port"]
+    served = app.config["http_service"].get("processes") or list(groups)
     for group, command in groups.items():
         name = f"{app.network}-{group}"
         publish = ["--publish", f"127.0.0.1:{app.port}:{internal_port}"] if group in served else []
         result = run(
-            ["docker", "run", "--detach", "--name", name, *common, f"--env=FLY_PROCESS_GROUP={group}",
-             *mounts, *publish, app.image, *(shlex.split(command) if command else [])],
+            ["docker", "run", "--detach", "--name", name, *app.flags,
+             f"--env=FLY_PROCESS_GROUP={group}", *mounts, *publish, app.image,
+             *(shlex.split(command) if command else [])],
         )  # fmt: skip
         assert result.returncode == 0, result.output
         app.containers[group] = name
-
-    # Every test here needs the app started (as on Fly, where the checks gate the deploy).
-    check = config["http_service"]["checks"][0]
-    with timed(f"fly {flyapp.id}: start to healthy"):
-        app.health = wait_until(
-            lambda: healthy(app.port, check["path"]) or _exited(app),
-            120,
-            f"{check['path']} answering 200",
-        )
-    return app
 
 
 def teardown(app: RunningApp) -> None:

@@ -14,17 +14,16 @@ import json
 
 import pytest
 
-from combinations import one
-from engine import ensure_for_dockerfile, remove_images, require_engine
-from stacks import (
+from harness.combinations import one
+from harness.engine import ensure_for_dockerfile, require_engine
+from harness.renders import answers_of
+from harness.stacks import (
     TOKEN,
     Stack,
     healthy,
     post_entry,
     prepare,
-    record_timings,  # noqa: F401  (autouse fixture)
     run,
-    slug_of,
     timed,
     wait_until,
     words,
@@ -46,15 +45,14 @@ def stack(render, tmp_path_factory):
     combo = one(secrets="dotenv", **ANSWERS)
     project = prepare(render(combo), tmp_path_factory.mktemp("litestream") / "project")
     stack = Stack(project, f"sdt-{TOKEN}-litestream", "sq")
-    stack.slug = slug_of(project)
+    stack.slug = answers_of(project)["project_slug"]
     # Volume chores run in the base image, which exists before the project's image is built.
     stack.base = ensure_for_dockerfile(project / "deploy/sq/Dockerfile")[0].tag
     yield stack
-    stack.down(volumes=True)
+    stack.remove()
     # A volume first made by volume_shell() (not by compose) is not removed by `down -v`.
     volumes = [stack.volume(name) for name in ("sq-data", "sq-replica", "media")]
     run(["docker", "volume", "rm", "--force", *volumes])
-    remove_images(stack.image)
 
 
 def volume_shell(stack: Stack, volume: str, mount: str, script: str):

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from combinations import questions
-from engine import remove_images, require_engine
-from runtimes import StackClass, stack_classes
-from stacks import (
+from harness.combinations import questions
+from harness.engine import require_engine
+from harness.runtimes import StackClass, stack_classes
+from harness.stacks import (
     TOKEN,
     Stack,
     healthy,
     post_entry,
     prepare,
-    record_timings,  # noqa: F401  (autouse fixture)
     timed,
     wait_until,
     words,
@@ -39,12 +38,7 @@ def stack(request, render, tmp_path) -> Stack:
     cls: StackClass = request.param
     project = prepare(render(cls.representative), tmp_path / "project")
     stack = Stack(project, f"sdt-{TOKEN}-persist-{cls.key[:10]}", cls.profile)
-
-    def teardown() -> None:
-        stack.down(volumes=True)
-        remove_images(stack.image)
-
-    request.addfinalizer(teardown)
+    request.addfinalizer(stack.remove)
     with timed(f"{cls.id}: up --build --wait (persistence)"):
         stack.up(build=True)
     return stack

@@ -9,8 +9,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from combinations import Combination, all_combinations, one
-from conftest import digest, run, uv_env
+from harness.combinations import Combination, all_combinations, one
+from harness.commands import run, uv_env
+from harness.renders import digest
 
 
 def runtime_key(combo: Combination, profile: str) -> tuple:

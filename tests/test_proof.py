@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import proof
-import renders
+from harness import proof, renders
 
 
 def report(level: str, item: str, outcome: str, when: str = "call", duration: float = 1.0):
@@ -24,7 +23,7 @@ def report(level: str, item: str, outcome: str, when: str = "call", duration: fl
 def ledger(monkeypatch):
     totals = dict.fromkeys(proof.LEVELS, 2)
     monkeypatch.setattr(proof, "totals", lambda: totals)
-    monkeypatch.setattr(renders, "changed_renders", lambda: [])
+    monkeypatch.setattr(renders, "changed_renders", list)
     return proof.Ledger(SimpleNamespace())
 
 

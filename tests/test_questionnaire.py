@@ -3,14 +3,14 @@ message naming the question, and a refused copy writes nothing."""
 
 from __future__ import annotations
 
-import re
+import keyword
 import sys
 
 import pytest
 import yaml
 
-from combinations import COPIER_YML, questions
-from conftest import run, tool
+from harness.combinations import config, questions
+from harness.commands import run, tool
 
 COPIER = [tool("copier"), "copy", "--defaults", "--quiet"]
 
@@ -104,8 +104,10 @@ def test_bad_answer_is_refused_naming_the_question_and_writes_nothing(
     assert not (tmp_path / "new").exists()
 
 
-def test_reserved_slugs_cover_the_standard_library():
-    validator = yaml.safe_load(COPIER_YML.read_text())["project_slug"]["validator"]
-    reserved = set(re.findall(r"'([a-z0-9_]+)'", validator.split("-%}")[0]))
+def test_reserved_slugs_cover_the_standard_library_and_the_keywords():
+    reserved = config()["reserved_slugs"]["default"]
     public = {name.lower() for name in sys.stdlib_module_names if not name.startswith("_")}
-    assert public - reserved == set()
+    assert public - set(reserved["a standard-library module"]) == set()
+    assert {k.lower() for k in keyword.kwlist + keyword.softkwlist if k != "_"} <= set(
+        reserved["a Python keyword"]
+    )

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from combinations import ROOT
-from conftest import run
+from harness import ROOT
+from harness.commands import run
 
 
 def readme_commands() -> list[str]:

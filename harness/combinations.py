@@ -15,19 +15,25 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import jinja2
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT
+
 COPIER_YML = ROOT / "copier.yml"
 
 
 @cache
+def config() -> dict:
+    """copier.yml as copier reads it (its `!include`s and documents merged)."""
+    from copier._template import load_template_config  # copier's own reader: no public one
+
+    return load_template_config(COPIER_YML)
+
+
+@cache
 def _specs() -> dict[str, dict]:
-    config = yaml.safe_load(COPIER_YML.read_text())
-    return {n: s for n, s in config.items() if not n.startswith("_") and isinstance(s, dict)}
+    return {n: s for n, s in config().items() if not n.startswith("_") and isinstance(s, dict)}
 
 
 @cache
@@ -96,25 +102,11 @@ class Combination:
         their own expressions there: the rules are written once, in copier.yml."""
         return derived_values(self.answers)
 
-    @property
-    def use_postgres(self) -> bool:
-        return self.derived["use_postgres"]
-
-    @property
-    def use_sqlite(self) -> bool:
-        return self.derived["use_sqlite"]
-
-    @property
-    def use_litestream(self) -> bool:
-        return self.derived["use_litestream"]
-
-    @property
-    def use_huey(self) -> bool:
-        return self.derived["use_huey"]
-
-    @property
-    def use_redis(self) -> bool:
-        return self.derived["use_redis"]
+    def __getattr__(self, name: str):
+        """combo.use_postgres, combo.use_redis, ...: the derived values, by their names."""
+        if name.startswith("use_"):
+            return self.derived[name]
+        raise AttributeError(name)
 
     @property
     def profiles(self) -> list[str]:
@@ -123,13 +115,13 @@ class Combination:
 
 @cache
 def derived_values(answers: tuple[tuple[str, object], ...]) -> dict[str, bool]:
-    """Each `when: false` value of copier.yml, rendered with the answers (and the defaults of
-    questions not asked, as copier would see them)."""
+    """Each derived `use_*` value of copier.yml (`when: false`, type bool), rendered with the
+    answers (and the defaults of questions not asked, as copier would see them)."""
     context = {name: spec.get("default") for name, spec in questions().items()}
     context.update(answers)
     values = {}
     for name, spec in _specs().items():
-        if spec.get("when") is not False:
+        if spec.get("when") is not False or spec.get("type") != "bool":
             continue
         rendered = _jinja.from_string(str(spec["default"])).render(**context).strip()
         values[name] = rendered.lower() in {"true", "1", "yes"}

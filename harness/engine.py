@@ -14,16 +14,16 @@ This is the one module that talks to the engine about *images*:
 * `ensure_for_compose(project, profile)` / `ensure_for_dockerfile(path)`: every
   image a compose profile or a Dockerfile names, ensured before anything starts
   (compose would otherwise try to pull it, and fail on a fresh machine).
-* `ENSURED`: what this process ensured, for the summary (tests/proof.py).
+* `ENSURED`: what this process ensured, for the summary (harness/proof.py).
 
-Stand-in recipes live in tests/standins/.  The python stand-ins start from a
+Stand-in recipes live in harness/standins/.  The python stand-ins start from a
 debootstrap'd Debian rootfs (cached as a tarball): trixie for 3.13 (and for
 3.12, with this machine's CPython copied in), forky for 3.14.
 
 Command line (handy for debugging and the benchmark):
 
-    python tests/engine.py ensure [TAG ...]
-    python tests/engine.py forget      # as if the suite never ran on this engine
+    python -m harness.engine ensure [TAG ...]
+    python -m harness.engine forget     # as if the suite never ran on this engine
 """
 
 from __future__ import annotations
@@ -77,8 +77,15 @@ class Suite:
 TRIXIE = Suite("trixie", "3.13", "trixie")
 FORKY = Suite("forky", "3.14", "sid")  # Debian testing: python3 3.14.x
 SUITES = {suite.python: suite for suite in (TRIXIE, FORKY)}
-TRIXIE_POSTGRES = "17"
-TRIXIE_REDIS = "8"
+# Service images with a stand-in: (Debian package, the version trixie ships, what it mimics).
+SERVICES = {
+    "postgres": (
+        "postgresql-{version}",
+        "17",
+        "entrypoint mimicking the official POSTGRES_USER/PASSWORD/DB init",
+    ),
+    "redis": ("redis-server", "8", "bound to 0.0.0.0, protected mode off"),
+}
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -240,26 +247,42 @@ def ensure_for_dockerfile(dockerfile: Path) -> list[ImageSource]:
     return ensure_images(*base_images(dockerfile))
 
 
-def ensure_for_compose(
-    project: Path, profile: str, files: tuple[str, ...] = ("compose.yaml",), env=None
-) -> list[ImageSource]:
-    """Every image a compose profile uses: the ones it runs and the bases of the ones it builds.
-    Read without interpolation, so it works before `just env` has written .env."""
+def compose_config(
+    project: Path,
+    profile: str,
+    files: tuple[str, ...] = ("compose.yaml",),
+    env: dict | None = None,
+    interpolate: bool = True,
+) -> dict:
+    """What `docker compose -f ... --profile P config` resolves, as a dict (services of other
+    profiles left out). Without interpolation it works before `just env` wrote .env."""
     args = [arg for name in files for arg in ("-f", name)]
+    flags = [] if interpolate else ["--no-interpolate"]
     result = _docker(
-        "compose", *args, "--profile", profile, "config", "--no-interpolate", "--format", "json",
+        "compose", *args, "--profile", profile, "config", *flags, "--format", "json",
         cwd=project, env=env, timeout=120,
     )  # fmt: skip
     if result.returncode != 0:
         raise AssertionError(f"docker compose config failed:\n{result.stdout}{result.stderr}")
+    config = json.loads(result.stdout)
+    config["services"] = {
+        name: service
+        for name, service in config["services"].items()
+        if not service.get("profiles") or profile in service["profiles"]
+    }
+    return config
+
+
+def ensure_for_compose(
+    project: Path, profile: str, files: tuple[str, ...] = ("compose.yaml",), env=None
+) -> list[ImageSource]:
+    """Every image a compose profile uses: the ones it runs and the bases of the ones it builds."""
     tags = []
-    for service in json.loads(result.stdout)["services"].values():
-        if service.get("profiles") and profile not in service["profiles"]:
-            continue
-        build = service.get("build")
-        if build:
-            context = Path(build["context"])
-            tags += base_images(context / build.get("dockerfile", "Dockerfile"))
+    for service in compose_config(project, profile, files, env, interpolate=False)[
+        "services"
+    ].values():
+        if build := service.get("build"):
+            tags += base_images(Path(build["context"]) / build.get("dockerfile", "Dockerfile"))
         else:
             tags.append(service["image"])
     return ensure_images(*tags)
@@ -296,7 +319,7 @@ def _ensure(tag: str) -> ImageSource:
 
 @dataclasses.dataclass
 class _Recipe:
-    """A stand-in built with `docker build` from tests/standins/<directory>."""
+    """A stand-in built with `docker build` from harness/standins/<directory>."""
 
     tag: str
     directory: str
@@ -365,27 +388,18 @@ def _recipe(tag: str) -> _Recipe | str:
     """How to build an honest stand-in for `tag`, or why there is none."""
     if m := re.fullmatch(r"python:(\d+\.\d+)-slim-trixie", tag):
         return _python_recipe(tag, m[1])
-    service_base = f"python:{TRIXIE.python}-slim-trixie"
-    if m := re.fullmatch(r"postgres:(\d+)", tag):
-        if m[1] != TRIXIE_POSTGRES:
-            return f"no stand-in: Debian trixie ships PostgreSQL {TRIXIE_POSTGRES}, not {m[1]}"
+    if m := re.fullmatch(r"(postgres|redis):(\d+)", tag):
+        name, version = m[1], m[2]
+        package, trixie_version, what = SERVICES[name]
+        if version != trixie_version:
+            return f"no stand-in: Debian trixie ships {name} {trixie_version}, not {version}"
+        base = f"python:{TRIXIE.python}-slim-trixie"
         return _Recipe(
             tag,
-            "postgres",
-            f"STAND-IN for {tag}, not the official image: Debian trixie postgresql-{m[1]} "
-            f"on the {service_base} image, entrypoint mimicking the official "
-            "POSTGRES_USER/PASSWORD/DB init",
-            base=service_base,
-        )
-    if m := re.fullmatch(r"redis:(\d+)", tag):
-        if m[1] != TRIXIE_REDIS:
-            return f"no stand-in: Debian trixie ships Redis {TRIXIE_REDIS}, not {m[1]}"
-        return _Recipe(
-            tag,
-            "redis",
-            f"STAND-IN for {tag}, not the official image: Debian trixie redis-server "
-            f"on the {service_base} image, bound to 0.0.0.0, protected mode off",
-            base=service_base,
+            name,
+            f"STAND-IN for {tag}, not the official image: Debian trixie "
+            f"{package.format(version=version)} on the {base} image, {what}",
+            base=base,
         )
     return "no stand-in recipe for this image and it cannot be pulled"
 
@@ -782,7 +796,7 @@ def _run_logged(command: list[str], logfile: Path) -> tuple[bool, str]:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="engine: %(message)s", stream=sys.stderr)
     if not argv or argv[0] not in {"ensure", "forget"}:
-        print("usage: python tests/engine.py ensure [TAG ...] | forget", file=sys.stderr)
+        print("usage: python -m harness.engine ensure [TAG ...] | forget", file=sys.stderr)
         return 2
     if reason := engine_available():
         print(f"no Docker engine: {reason}", file=sys.stderr)

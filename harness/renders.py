@@ -6,7 +6,7 @@ xdist workers of a run (and the next run, while the template is unchanged) share
 a combination is rendered once. `render_all(answer sets)` renders the missing ones in
 parallel, one process per core; processes that ask for the same render at once split the
 work instead of repeating it. Each render's digest is recorded when it is made:
-`changed_renders()` names any that a test wrote into since (tests/proof.py reports them).
+`changed_renders()` names any that a test wrote into since (harness/proof.py reports them).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from combinations import ROOT
-from engine import CACHE
+from harness import ROOT
+from harness.engine import CACHE
 
-TEMPLATE_FILES = ("copier.yml", "template")
+TEMPLATE_FILES = ("copier.yml", "questions", "template")
 
 
 def digest(*parts: str | bytes) -> str:
@@ -145,6 +145,13 @@ def changed_renders() -> list[Path]:
         if project.is_dir() and tree_digest(project) != recorded.read_text():
             changed.append(project)
     return changed
+
+
+def answers_of(project: Path) -> dict:
+    """What a rendered project's .copier-answers.yml records."""
+    import yaml
+
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
 def _render_if_free(answers: dict) -> bool:

@@ -1,8 +1,8 @@
 """What a run proved, in one line per level, and how long each phase took.
 
-A test states what it proves with `@pytest.mark.proof(level)`: the item it proves is the
-`id` of its parametrized Combination, Image, StackClass or FlyApp (or, with `of="image"`,
-that object's image). An item counts at a level when every test that proves that level for
+A test states what it proves with `@pytest.mark.proof(level)` (harness/pytest_plugin.py tags
+its reports): the item it proves is the `id` of its parametrized Combination, Image,
+StackClass or FlyApp (or, with `of="image"`, that object's image). An item counts at a level when every test that proves that level for
 it passed, every phase (setup, call, teardown). The totals come from the enumerations
 themselves (every combination, every distinct image, class, app), never from the tests
 that ran, so a missing or skipped test shows as a shortfall:
@@ -34,8 +34,8 @@ IMAGE_PROPERTY = "image-source"
 
 def totals() -> dict[str, int]:
     """Every level's total, from the enumerations (renders are cached on disk by now)."""
-    from combinations import all_combinations
-    from runtimes import fly_apps, images, stack_classes
+    from harness.combinations import all_combinations
+    from harness.runtimes import fly_apps, images, stack_classes
 
     combos = len(all_combinations())
     return {
@@ -46,49 +46,6 @@ def totals() -> dict[str, int]:
         "stacks started": len(stack_classes()),
         "fly apps run": len(fly_apps()),
     }
-
-
-def _proved_id(item: pytest.Item, of: str | None) -> str | None:
-    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
-        target = getattr(value, of) if of and hasattr(value, of) else value
-        if hasattr(target, "id") and type(target).__name__ in {
-            "Combination", "Image", "StackClass", "FlyApp",
-        }:  # fmt: skip
-            return target.id
-    return None
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "proof(level, of=None): the proof level this test counts towards"
-    )
-    config.pluginmanager.register(Ledger(config), "start-django-proof")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Tag every phase's report (they share item.user_properties) with what it proves."""
-    for mark in item.iter_markers("proof"):
-        level = mark.args[0]
-        assert level in LEVELS, f"unknown proof level {level!r}"
-        proved = _proved_id(item, mark.kwargs.get("of"))
-        assert proved, f"{item.nodeid}: proof({level!r}) needs a parametrized item to prove"
-        item.user_properties.append((PROPERTY, (level, proved)))
-
-
-_recorded: set[tuple[str, str]] = set()
-
-
-@pytest.fixture(autouse=True)
-def _record_image_sources(record_property):
-    """Hand the base images this process ensured (engine.ENSURED) to the reports, once."""
-    yield
-    import engine
-
-    for tag, source in engine.ENSURED.items():
-        if (tag, source.source) not in _recorded:
-            _recorded.add((tag, source.source))
-            record_property(IMAGE_PROPERTY, (tag, source.source, source.seconds))
 
 
 class Ledger:
@@ -135,7 +92,7 @@ class Ledger:
             parts.append(f"{level} {done}/{counts[level]}")
             complete &= done == counts[level]
         if wanted:  # the renders every level stands on: still as copier wrote them?
-            from renders import changed_renders
+            from harness.renders import changed_renders
 
             if changed := changed_renders():
                 complete = False

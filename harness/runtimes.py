@@ -1,5 +1,5 @@
 """The distinct runtimes of the generated projects, derived from the renders of every
-combination (tests/combinations.py), keyed by the bytes that decide how they run.
+combination (harness/combinations.py), keyed by the bytes that decide how they run.
 
 * `images()`: each distinct image: its Dockerfile and the whole build context (src/), names,
   bytes and executable bits. The Python version is part of both.
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from combinations import Combination, all_combinations, questions
-from renders import digest, render_all, tree_digest
+from harness.combinations import Combination, all_combinations, questions
+from harness.renders import digest, render_all, tree_digest
 
 ENV_TEMPLATES = (".env.example", ".env.op")
 OP_REFERENCE = re.compile(r'^"?op://')

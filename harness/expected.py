@@ -1,0 +1,44 @@
+"""Which files each combination must have, and must not: the render tests check it, the
+update tests (an answer changed adds and removes exactly these) and the manual's answer table
+are compared with it."""
+
+from __future__ import annotations
+
+from harness.combinations import Combination
+
+
+def expected_files(c: Combination, slug: str) -> dict[str, bool]:
+    """Path -> whether this combination must have it (False: must not)."""
+    return {
+        ".copier-answers.yml": True,
+        ".github/workflows/ci.yml": True,
+        ".pre-commit-config.yaml": True,
+        ".gitignore": True,
+        ".python-version": True,
+        "README.md": True,
+        "compose.yaml": True,
+        "justfile": True,
+        "src/.dockerignore": True,
+        "src/manage.py": True,
+        "src/pyproject.toml": True,
+        "src/config/settings.py": True,
+        "src/scripts/run.sh": True,
+        "src/scripts/web.sh": True,
+        "src/scripts/healthcheck.py": True,
+        f"src/{slug}/models.py": True,
+        f"src/{slug}/health.py": True,
+        f"src/{slug}/migrations/0001_initial.py": True,
+        "deploy/pg/Dockerfile": c.use_postgres,
+        "deploy/sq/Dockerfile": c.use_sqlite,
+        "src/scripts/check_sqlite.py": c.use_sqlite,
+        "src/litestream.yml": c.use_litestream,
+        "src/scripts/worker.sh": c.use_huey,
+        "src/scripts/together.sh": c.use_huey,
+        f"src/{slug}/tasks.py": c.use_huey,
+        "src/tests/test_tasks.py": c.use_huey,
+        "compose.debug.yaml": c.get("debugpy"),
+        ".vscode/launch.json": c.get("debugpy"),
+        ".env.example": c.get("secrets") == "dotenv",
+        ".env.op": c.get("secrets") == "1password",
+        "fly.toml": c.get("fly"),
+    }
