@@ -24,6 +24,7 @@ import pytest
 
 from harness import renders
 from harness.combinations import questions
+from harness.commands import run, wait_until
 from harness.engine import (
     SQLITE_MAGIC,
     build_image,
@@ -44,9 +45,7 @@ from harness.stacks import (
     plant_decoys,
     post_entry,
     prepare,
-    run,
     timed,
-    wait_until,
     words,
 )
 

@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from harness.combinations import Combination
+from harness.commands import free_port, run, wait_until
 from harness.engine import (
     build_image,
     ensure_for_dockerfile,
@@ -44,13 +45,10 @@ from harness.runtimes import FlyApp, fly_apps
 from harness.stacks import (
     PROCESS_COMMANDS,
     TOKEN,
-    free_port,
     healthy,
     post_entry,
     prepare,
-    run,
     timed,
-    wait_until,
     words,
 )
 

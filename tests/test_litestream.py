@@ -15,6 +15,7 @@ import json
 import pytest
 
 from harness.combinations import one
+from harness.commands import run, wait_until
 from harness.engine import ensure_for_dockerfile, require_engine
 from harness.renders import answers_of
 from harness.stacks import (
@@ -23,9 +24,7 @@ from harness.stacks import (
     healthy,
     post_entry,
     prepare,
-    run,
     timed,
-    wait_until,
     words,
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.combinations import questions
+from harness.commands import wait_until
 from harness.engine import require_engine
 from harness.runtimes import StackClass, stack_classes
 from harness.stacks import (
@@ -16,7 +17,6 @@ from harness.stacks import (
     post_entry,
     prepare,
     timed,
-    wait_until,
     words,
 )
 
