@@ -4,6 +4,9 @@
   Ledger, which ends the run with the proof line;
 - the base images each worker ensured, and the durations the container tests measured,
   handed to the reports and shown at the end;
+- `@pytest.mark.applies_to(predicate)`: a test of a parametrized item (say, a stack class)
+  that only means something for some of them is deselected for the others: it exists where
+  it applies, and is neither run nor counted as skipped elsewhere;
 - with `-n N --dist loadgroup`, the tests of one combination, image, stack class or Fly app
   share a worker (its project is prepared and its containers started once); other Docker
   tests share a worker per module, for their module-wide fixtures. Groups run side by side:
@@ -33,11 +36,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "proof(level, of=None): the proof level this test counts towards"
     )
+    config.addinivalue_line(
+        "markers", "applies_to(predicate): only for the parametrized items predicate accepts"
+    )
     config.pluginmanager.register(Ledger(config), "start-django-proof")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    kept, dropped = [], []
+    for item in items:
+        mark = item.get_closest_marker("applies_to")
+        owner = _owner(item)
+        (dropped if mark and owner and not mark.args[0](owner) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     for item in items:
         owner = _owner(item)
         if owner is not None:

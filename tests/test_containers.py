@@ -42,9 +42,11 @@ from harness.stacks import (
     Stack,
     get,
     health,
+    healthy,
     plant_decoys,
     post_entry,
     prepare,
+    request,
     timed,
     words,
 )
@@ -75,12 +77,27 @@ def runtime(request, render, tmp_path_factory) -> Runtime:
     require_engine()
     cls: StackClass = request.param
     project = prepare(render(cls.representative), tmp_path_factory.mktemp("stack") / "project")
+    add_a_broken_view(project / "src")
     decoys = plant_decoys(project / "src")
     stack = Stack(project, f"sdt-{TOKEN}-{cls.key[:10]}", cls.profile)
     request.addfinalizer(stack.remove)
     with timed(f"{cls.id}: compose build"):
         stack.build()
     return Runtime(cls, project, stack, decoys)
+
+
+BROKEN = "/broken-by-the-tests/"
+
+
+def add_a_broken_view(src: Path) -> None:
+    """A view that raises, added to the project as a user adds code: the 500 path is real."""
+    urls = src / "config" / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        + "\n\ndef broken(request):\n"
+        + '    raise RuntimeError("a bug, added by the template\'s tests")\n\n\n'
+        + f'urlpatterns.append(path("{BROKEN.strip("/")}/", broken))\n'
+    )
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +221,8 @@ def test_image_layers_hold_no_env_file_database_or_decoy(runtime, checks):
     )
     assert count > 1000, f"only {count} files read from the layers"
     assert leaks == [], "\n".join(leaks)
-    needed = ["manage.py", "pyproject.toml", "uv.lock", "scripts/web.sh", "scripts/run.sh"]
+    needed = ["manage.py", "pyproject.toml", "uv.lock", "scripts/web.sh", "scripts/run.sh",
+              "staticfiles/staticfiles.json"]  # fmt: skip
     missing = [rel for rel in needed if f"app/src/{rel}" not in paths]
     assert missing == [], f"the image lacks {missing}"
     assert not any(p.startswith("app/src/tests/") for p in paths), "tests/ in the image"
@@ -247,6 +265,77 @@ def test_stack_serves_the_entry_list_and_processes_an_entry(started):
     if stack.has_worker:
         assert executed.search(stack.logs(stack.worker)), stack.logs(stack.worker)[-3000:]
     assert not executed.search(stack.logs(stack.web))
+
+
+@pytest.mark.proof("stacks started")
+def test_stack_answers_bad_requests_with_their_status_and_page(started):
+    """What every scanner and every stale form sends: a foreign Host header (400), an unknown
+    path (404), a POST without its CSRF token (403). Each gets an HTTP answer and a page."""
+    port = started.stack.port
+    status, _, page = request(port, "GET", "/", headers={"Host": "attacker.example"})
+    assert (status, "Bad request (400)" in page) == (400, True), page[:500]
+    status, _, page = request(port, "GET", "/no/such/page/")
+    assert (status, "Page not found (404)" in page) == (404, True), page[:500]
+    status, _, page = request(
+        port, "POST", "/", body="title=forged", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": f"http://localhost:{port}",
+        },
+    )  # fmt: skip
+    assert status == 403, page[:500]
+
+
+@pytest.mark.proof("stacks started")
+def test_stack_answers_a_bug_with_the_500_page_and_one_log_line(started):
+    stack = started.stack
+    status, _, page = request(stack.port, "GET", BROKEN)
+    assert status == 500 and "Something went wrong (500)" in page, page[:500]
+    assert "RuntimeError" not in page and "Traceback" not in page
+    lines = wait_until(
+        lambda: [line for line in stack.logs(stack.web).splitlines() if BROKEN in line
+                 and "Internal Server Error" in line],
+        30,
+        "the error in the web log",
+    )  # fmt: skip
+    assert len(lines) == 1 and "RuntimeError" in lines[0], "\n".join(lines)
+
+
+@pytest.mark.applies_to(lambda cls: cls.representative.use_redis)
+@pytest.mark.proof("stacks started")
+def test_stack_stays_live_while_redis_is_down(started):
+    """Liveness is not readiness: with Redis stopped, /health/ answers 200 with the broker
+    "degraded", and the web container's own health check keeps passing."""
+    stack = started.stack
+    stopped_at = time.time()
+    result = stack.compose("stop", "redis", timeout=120)
+    assert result.returncode == 0, result.output
+    try:
+        status, document = health(stack.port)
+        assert (status, document["status"]) == (200, "degraded"), document
+        assert document["checks"]["broker"].startswith("error"), document
+        assert document["checks"]["database"] == "ok", document
+
+        def checked_since_the_stop():
+            log = stack.inspect(stack.web)["State"]["Health"]["Log"]
+            return [e for e in log if parse_docker_time(e["Start"]) > stopped_at]
+
+        runs = wait_until(checked_since_the_stop, 60, "a web health check after the stop")
+        assert runs[-1]["ExitCode"] == 0, runs[-1]
+        assert stack.inspect(stack.web)["State"]["Health"]["Status"] == "healthy"
+    finally:
+        started_again = stack.compose("start", "redis", timeout=120)
+    assert started_again.returncode == 0, started_again.output
+    wait_until(lambda: healthy(stack.port), 60, "/health/ all ok once Redis is back")
+
+
+def parse_docker_time(text: str) -> float:
+    """Docker's RFC 3339 timestamps (nanoseconds, a zone) as seconds since the epoch."""
+    from datetime import datetime
+
+    head, _, rest = text.partition(".")
+    fraction, zone = re.match(r"(\d*)(.*)", rest).groups()
+    zone = "+00:00" if zone in {"Z", ""} else zone
+    return datetime.fromisoformat(f"{head}.{fraction[:6] or 0}{zone}").timestamp()
 
 
 @pytest.mark.proof("stacks started")

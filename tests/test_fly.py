@@ -51,7 +51,9 @@ def test_dockerfile_and_build_argument_exist(deployed):
 
 def test_the_port_web_sh_binds_is_the_service_port(deployed):
     _, project, config = deployed
-    assert '--bind "0.0.0.0:${PORT}"' in (project / "src" / "scripts" / "web.sh").read_text()
+    assert "--config config/gunicorn.py" in (project / "src" / "scripts" / "web.sh").read_text()
+    gunicorn = (project / "src" / "config" / "gunicorn.py").read_text()
+    assert "bind = f\"0.0.0.0:{os.environ['PORT']}\"" in gunicorn
     assert config["env"]["PORT"] == str(config["http_service"]["internal_port"])
 
 

@@ -255,12 +255,16 @@ def test_fly_image_runs_the_build_argument_script(app):
     assert "RUN_CMD=web.sh" in env, env
 
 
-def test_release_command_migrates_without_a_volume(app):
-    """PostgreSQL: release_command migrates, from a machine without volumes. SQLite has none:
-    the database is on the web machine's volume, where web.sh migrates."""
+def test_migrations_run_once_per_deploy(app):
+    """PostgreSQL: release_command migrates, from a machine without volumes, and the web
+    machines do not. SQLite has none: the database is on the web machine's volume, where
+    web.sh migrates."""
     if app.combo.use_postgres:
         assert app.release is not None, "no release_command"
         assert "Applying" in app.release.stdout, app.release.output
+        # Once per deploy: the web machine does not migrate again.
+        assert app.config["env"].get("MIGRATE_ON_START") == "false"
+        assert "Running migrations" not in app.logs(web_group(app)), app.logs(web_group(app))
     else:
         assert "release_command" not in app.config.get("deploy", {})
         assert "migrate" in (app.project / "src" / "scripts" / "web.sh").read_text()

@@ -74,4 +74,4 @@ def test_generated_suite_passes_against_real_services(key, combo, project_copy, 
     not_passed = [name for name, case in cases.items() if len(case)]  # failure/skipped/error
     assert cases and not not_passed, result.output
     if broker != "none":
-        assert "test_a_real_consumer_completes_the_task_the_page_enqueued" in cases
+        assert "test_a_real_consumer_does_the_task_the_page_enqueued_and_keeps_no_record" in cases

@@ -7,6 +7,7 @@ run: a deterministic tool gives the same verdict on the same bytes.
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from functools import cache
@@ -289,3 +290,39 @@ def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_pa
     key = digest(tree_digest(src, exclude=frozenset({"pyproject.toml"})), *deps)
     for result in checks.get("django", key, verdict):
         assert result.returncode == 0, result.output
+
+
+GUNICORN_SETTINGS = (
+    "import sys\n"
+    "from gunicorn.config import Config\n"
+    "missing = [name for name in sys.argv[1:] if name not in Config().settings]\n"
+    "print('missing from this gunicorn:', missing)\n"
+    "sys.exit(1 if missing else 0)\n"
+)
+
+
+@pytest.mark.proof("linted")
+def test_the_gunicorn_floor_knows_every_setting_of_the_config(project, checks):
+    """pyproject.toml's lowest allowed gunicorn has every setting config/gunicorn.py sets, so
+    any version the lock may pick starts with that config."""
+    pyproject = (project / "src" / "pyproject.toml").read_text()
+    floor = re.search(r'"gunicorn>=([\d.]+)"', pyproject)[1]
+    config = (project / "src" / "config" / "gunicorn.py").read_text()
+    names = [
+        target.id
+        for node in ast.parse(config).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.islower()
+    ]
+    assert "bind" in names and "logger_class" in names, names
+    verdict = checks.get(
+        "gunicorn-floor",
+        digest(floor, *names),
+        lambda: run(
+            ["uv", "run", "--quiet", "--no-project", "--python", HOST_PYTHON,
+             "--with", f"gunicorn=={floor}", "python", "-c", GUNICORN_SETTINGS, *names],
+            env=uv_env(),
+        ),
+    )  # fmt: skip
+    assert verdict.returncode == 0, verdict.output

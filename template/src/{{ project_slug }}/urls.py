@@ -5,4 +5,5 @@ from . import health, views
 urlpatterns = [
     path("", views.entry_list, name="entry-list"),
     path("health/", health.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
