@@ -65,6 +65,7 @@ def test_stack_recipes_show_health_and_migrations(stack_shell):
 def test_worker_commands_enqueue_follow_the_logs_and_stop_cleanly(stack_shell):
     result = stack_shell.run("worker-enqueue.sh")
     assert "processed by the worker: 8 words" in result.stdout, result.output
+    assert "task process_entry successful" in result.stdout, result.output
     with stack_shell.background("logs.sh") as logs:
         logs.wait_for(
             lambda: "web-pg" in logs.log.read_text() and "worker-pg" in logs.log.read_text(),

@@ -63,6 +63,7 @@ BAD_ANSWERS = [
     ({"project_slug": "django"}, "project_slug"),
     ({"project_slug": "test"}, "project_slug"),
     ({"project_slug": "config"}, "project_slug"),
+    ({"project_slug": "accounts"}, "project_slug"),
     ({"project_slug": "email"}, "project_slug"),
     ({"description": "back\\slash"}, "description"),
     ({"author_name": ""}, "author_name"),
