@@ -300,6 +300,30 @@ def test_stack_answers_a_bug_with_the_500_page_and_one_log_line(started):
     assert len(lines) == 1 and "RuntimeError" in lines[0], "\n".join(lines)
 
 
+@pytest.mark.proof("stacks started")
+def test_stack_logs_the_proxied_client_and_sends_csp_and_hsts_but_not_health_checks(started):
+    """gunicorn's access log names the client as Fly's proxy reports it (Fly-Client-IP); the
+    health checks (compose's, every few seconds) stay out of it; over HTTPS as a proxy forwards
+    it, the page carries its Content-Security-Policy and a short HSTS."""
+    stack = started.stack
+    client = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    status, headers, _ = request(
+        stack.port, "GET", "/", headers={"Fly-Client-IP": client}, origin="https://localhost"
+    )
+    assert status == 200
+    assert "default-src 'self'; script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
+    assert healthy(stack.port)
+
+    def access_lines():
+        return [line for line in stack.logs(stack.web).splitlines() if f"{client} " in line]
+
+    lines = wait_until(access_lines, 30, "the proxied request in the web's access log")
+    assert '"GET / HTTP/1.1" 200' in lines[0], lines
+    log = stack.logs(stack.web)
+    assert "/health/" not in log, [line for line in log.splitlines() if "/health/" in line]
+
+
 @pytest.mark.applies_to(lambda cls: cls.representative.use_redis)
 @pytest.mark.proof("stacks started")
 def test_stack_stays_live_while_redis_is_down(started):
