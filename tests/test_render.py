@@ -147,6 +147,12 @@ def test_answers_file_records_every_answer(project, combo):
 
 
 @pytest.mark.proof("rendered")
+def test_uv_in_the_project_and_in_src_uses_the_python_asked_for(project, combo):
+    for where in (project, project / "src"):
+        assert (where / ".python-version").read_text().strip() == combo.render_data["python_version"], where
+
+
+@pytest.mark.proof("rendered")
 def test_scripts_are_executable(project, combo):
     for script in (project / "src" / "scripts").glob("*.sh"):
         assert script.stat().st_mode & 0o111, f"{script.name} is not executable"
