@@ -130,7 +130,8 @@ def test_update_commands_keep_local_work_and_bring_the_new_release(tmp_path, tem
 
     sh.run("update-data.sh")
     assert not (project / "src" / "scripts" / "worker.sh").exists()
-    assert not (project / "src" / "cafe_ledger" / "tasks.py").exists()
+    tasks = (project / "src" / "cafe_ledger" / "tasks.py").read_text()
+    assert "huey" not in tasks, "the task stays, on Django's immediate backend"
     sh.run("update-current.sh")
     assert not (project / "fly.toml").exists()
     assert answers_of(project)["_commit"] == "v1.1.0"
