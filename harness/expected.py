@@ -17,6 +17,7 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
         ".python-version": True,
         "README.md": True,
         "compose.yaml": True,
+        "compose.engine-before-25.yaml": True,
         "justfile": True,
         "src/.dockerignore": True,
         "src/manage.py": True,

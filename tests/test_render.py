@@ -8,6 +8,7 @@ run: a deterministic tool gives the same verdict on the same bytes.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from functools import cache
@@ -149,7 +150,9 @@ def test_answers_file_records_every_answer(project, combo):
 @pytest.mark.proof("rendered")
 def test_uv_in_the_project_and_in_src_uses_the_python_asked_for(project, combo):
     for where in (project, project / "src"):
-        assert (where / ".python-version").read_text().strip() == combo.render_data["python_version"], where
+        assert (where / ".python-version").read_text().strip() == combo.render_data[
+            "python_version"
+        ], where
 
 
 @pytest.mark.proof("rendered")
@@ -225,6 +228,45 @@ def test_compose_config_is_valid_for_each_profile(project_copy, combo, checks):
 
 
 @pytest.mark.proof("linted")
+def test_healthchecks_probe_every_second_while_starting_unless_the_engine_predates_it(
+    project_copy, combo, checks
+):
+    """Every healthcheck has start_interval (engine v25+) and compose.engine-before-25.yaml
+    drops each one; a service waits for another's health only where it cannot wait for
+    what it needs itself (the worker, for litestream's restore in the web service)."""
+    project = project_copy(combo)
+    make_env_file(project, combo)
+    profiles = [arg for profile in combo.profiles for arg in ("--profile", profile)]
+
+    def services(*files: str) -> dict:
+        args = [arg for f in files for arg in ("-f", f)]
+        verdict = checks.get(
+            "compose-json",
+            digest(*((project / f).read_bytes() for f in files), *profiles),
+            lambda: run(["docker", "compose", *args, *profiles, "config", "--format", "json"],
+                        cwd=project),
+        )  # fmt: skip
+        assert verdict.returncode == 0, verdict.output
+        return json.loads(verdict.stdout)["services"]
+
+    current = services("compose.yaml")
+    assert {name: s["healthcheck"].get("start_interval") for name, s in current.items()} == {
+        name: "1s" for name in current
+    }
+    old = services("compose.yaml", "compose.engine-before-25.yaml")
+    assert old.keys() == current.keys()
+    assert not [name for name, s in old.items() if "start_interval" in s["healthcheck"]]
+    waits = {
+        (name, needed)
+        for name, s in current.items()
+        for needed, how in s.get("depends_on", {}).items()
+        if how["condition"] == "service_healthy"
+    }
+    assert waits == ({("worker-sq", "web-sq")} if combo.use_litestream and combo.use_huey
+                     else set()), waits  # fmt: skip
+
+
+@pytest.mark.proof("linted")
 def test_justfile_parses_and_explains_every_recipe(project, checks):
     justfile = (project / "justfile").read_bytes()
     verdict = checks.get(
@@ -233,6 +275,27 @@ def test_justfile_parses_and_explains_every_recipe(project, checks):
     assert verdict.returncode == 0, verdict.output
     recipes = [line for line in verdict.stdout.splitlines()[1:] if line.strip()]
     assert recipes and all("#" in line for line in recipes), verdict.stdout
+
+
+@pytest.mark.parametrize(("api", "overlay"), [("1.41", True), ("1.43", True), ("1.44", False),
+                                             ("1.45", False), (None, False)])  # fmt: skip
+def test_just_adds_the_old_engine_overlay_only_for_engines_before_v25(
+    api, overlay, render, tmp_path
+):
+    """`just up` and the other compose recipes read compose.engine-before-25.yaml exactly when
+    the engine answering is older than API 1.44 (a stand-in docker reports the version; with
+    none answering, compose's own error is the clearer one)."""
+    project = render({})
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(
+        "#!/bin/sh\n" + (f"echo {api}\n" if api else "echo 'Cannot connect' >&2; exit 1\n")
+    )
+    (bin_dir / "docker").chmod(0o755)
+    result = run([tool("just"), "--evaluate", "compose"], cwd=project,
+                 env={"PATH": f"{bin_dir}:/usr/bin:/bin"})  # fmt: skip
+    assert result.returncode == 0, result.output
+    assert ("compose.engine-before-25.yaml" in result.stdout) == overlay, result.stdout
 
 
 def dependency_set(project: Path) -> list[str]:
