@@ -12,6 +12,7 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
     return {
         ".copier-answers.yml": True,
         ".github/workflows/ci.yml": True,
+        ".github/dependabot.yml": True,
         ".pre-commit-config.yaml": True,
         ".gitignore": True,
         ".python-version": True,

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.combinations import all_combinations, one
 from harness.commands import require, run, tool, uv_env
@@ -132,5 +133,92 @@ def test_pre_commit_hooks_pass_offline(project_copy, tmp_path):
         ["uv", "run", "--project", "src", "pre-commit", "run", "--all-files"], cwd=project, env=env
     )
     assert result.returncode == 0, result.output
-    for hook in ("ruff check", "ruff format", "shellcheck", "hadolint"):
+    for hook in ("files end with one newline", "no trailing whitespace", "YAML parses",
+                 "TOML parses", "no merge-conflict markers", "no private keys",
+                 "ruff check", "ruff format", "shellcheck", "hadolint"):  # fmt: skip
         assert re.search(rf"^{hook}\.+Passed$", result.stdout, re.MULTILINE), result.output
+
+    # Each hygiene hook fails on what it is there for.
+    notes = project / "NOTES.txt"
+    for planted, hook in (
+        ("a line with a trailing space \nend\n", "no trailing whitespace"),
+        ("no final newline", "files end with one newline"),
+        ("<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> branch\n", "no merge-conflict markers"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n", "no private keys"),
+    ):
+        notes.write_text(planted)
+        run(["git", "add", "NOTES.txt"], cwd=project)
+        caught = run(["uv", "run", "--project", "src", "pre-commit", "run", "--files", "NOTES.txt"],
+                     cwd=project, env=env)  # fmt: skip
+        assert caught.returncode != 0, caught.output
+        assert re.search(rf"^{hook}\.+Failed$", caught.stdout, re.MULTILINE), caught.output
+
+
+def ci_step(workflow: dict, job: str, starts: str) -> dict:
+    """The one step of a job whose `run` starts with `starts`."""
+    steps = [s for s in workflow["jobs"][job]["steps"] if s.get("run", "").startswith(starts)]
+    assert len(steps) == 1, steps
+    return steps[0]
+
+
+def test_ci_fails_a_model_change_without_its_migration(project_copy):
+    """The CI step `makemigrations --check` run as the workflow runs it: clean on the render,
+    failing once a model gains a field and no migration."""
+    project = project_copy(one(database="sqlite", worker="none"))
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    step = ci_step(workflow, "test", "uv run python manage.py makemigrations --check")
+    src = project / step["working-directory"]
+    env = {**uv_env(), **step["env"], "DATABASE_URL": f"sqlite:///{project}/ci.sqlite3"}
+    assert run(["uv", "sync"], cwd=src, env=env).returncode == 0
+    clean = run(["bash", "-c", step["run"]], cwd=src, env=env)
+    assert clean.returncode == 0, clean.output
+    models = src / answers_slug(project) / "models.py"
+    models.write_text(models.read_text().replace(
+        "class Entry(models.Model):\n",
+        "class Entry(models.Model):\n    rating = models.IntegerField(default=0)\n",
+    ))  # fmt: skip
+    missing = run(["bash", "-c", step["run"]], cwd=src, env=env)
+    assert missing.returncode != 0 and "rating" in missing.output, missing.output
+
+
+def answers_slug(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["project_slug"]
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS[:: max(1, len(COMBINATIONS) // 12)],
+                         ids=lambda c: c.id)  # fmt: skip
+def test_ci_runs_the_chosen_python_once_per_ref_within_time_limits(combo, render):
+    project = render(combo)
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    python = (project / "src" / ".python-version").read_text().strip()
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    for name, job in workflow["jobs"].items():
+        assert 0 < job["timeout-minutes"] <= 30, name
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("astral-sh/setup-uv"):
+                assert step["with"]["python-version"] == python, name
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS[:: max(1, len(COMBINATIONS) // 12)],
+                         ids=lambda c: c.id)  # fmt: skip
+def test_dependabot_watches_every_pin_the_project_has(combo, render):
+    """uv's lock, each Dockerfile, compose's images, the workflow's actions and pre-commit:
+    each directory dependabot is told about holds what that ecosystem reads."""
+    project = render(combo)
+    config = yaml.safe_load((project / ".github/dependabot.yml").read_text())
+    reads = {"uv": "pyproject.toml", "docker": "Dockerfile", "docker-compose": "compose.yaml",
+             "github-actions": ".github/workflows/ci.yml", "pre-commit": ".pre-commit-config.yaml"}  # fmt: skip
+    seen = {}
+    for update in config["updates"]:
+        ecosystem = update["package-ecosystem"]
+        for directory in update.get("directories") or [update["directory"]]:
+            assert (project / directory.lstrip("/") / reads[ecosystem]).is_file(), (
+                ecosystem,
+                directory,
+            )
+            seen.setdefault(ecosystem, []).append(directory)
+    assert seen.keys() == reads.keys()
+    dockerfiles = sorted(
+        f"/{p.parent.relative_to(project)}" for p in project.glob("deploy/*/Dockerfile")
+    )
+    assert sorted(seen["docker"]) == dockerfiles
