@@ -289,7 +289,8 @@ def test_just_adds_the_old_engine_overlay_only_for_engines_before_v25(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "docker").write_text(
-        "#!/bin/sh\n" + (f"echo {api}\n" if api else "echo 'Cannot connect' >&2; exit 1\n")
+        # Without a daemon, docker prints an empty line for the server's version, then fails.
+        "#!/bin/sh\n" + (f"echo {api}\n" if api else "echo; echo 'Cannot connect' >&2; exit 1\n")
     )
     (bin_dir / "docker").chmod(0o755)
     result = run([tool("just"), "--evaluate", "compose"], cwd=project,
