@@ -23,6 +23,7 @@ import pytest
 LEVELS = (
     "rendered",
     "linted",
+    "upgraded",
     "images built",
     "images booted",
     "stacks started",
@@ -41,6 +42,7 @@ def totals() -> dict[str, int]:
     return {
         "rendered": combos,
         "linted": combos,
+        "upgraded": combos,
         "images built": len(images()),
         "images booted": len(images()),
         "stacks started": len(stack_classes()),
