@@ -15,7 +15,7 @@ import json
 import pytest
 
 from harness.combinations import one
-from harness.commands import run, wait_until
+from harness.commands import run, tool, uv_env, wait_until
 from harness.engine import ensure_for_dockerfile, require_engine
 from harness.renders import answers_of
 from harness.stacks import (
@@ -133,6 +133,41 @@ def test_records_are_restored_after_the_database_volume_is_lost(stack):
     assert RESTORED in log and FRESH not in log, log[-4000:]
     for title, count in expected.items():
         assert words(stack.port, title) == count, f"{title!r} was not restored"
+
+
+def replica_on_the_host(stack: Stack, dest) -> str:
+    """The replica volume's files copied to a host folder: the URL a restore from it takes."""
+    dest.mkdir()
+    script = (
+        f"set -o pipefail; docker run --rm --network none --user 0"
+        f" --volume {stack.volume('sq-replica')}:/replica:ro {stack.base}"
+        f" tar -C /replica -c . | tar -x -C {dest}"
+    )
+    copied = run(["bash", "-c", script], timeout=120)
+    assert copied.returncode == 0, copied.output
+    return f"file://{dest}/db"
+
+
+def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack, tmp_path):
+    """`just restore-drill` as a team runs it: against the local stack's replica (inside the
+    web container), and against a replica URL from this machine (litestream from PyPI)."""
+    if not healthy(stack.port):
+        stack.up(build=True)
+    post_entry(stack.port, "drilled entry", "restored into a scratch file")
+    wait_until(lambda: "drilled entry" in replicated_titles(stack), 60, "the entry replicated")
+    env = {**uv_env(), **stack.env(), "COMPOSE_PROJECT_NAME": stack.name}
+
+    local = run([tool("just"), "restore-drill"], cwd=stack.project, env=env, timeout=300)
+    assert local.returncode == 0, local.output
+    table = f"{stack.slug}_entry: "
+    assert "passed the integrity check" in local.stdout and table in local.stdout, local.output
+    assert words(stack.port, "drilled entry") is not None, "the live database still serves"
+
+    url = replica_on_the_host(stack, tmp_path / "replica")
+    remote = run([tool("just"), "restore-drill", url], cwd=stack.project, env=env, timeout=300)
+    assert remote.returncode == 0, remote.output
+    assert "passed the integrity check" in remote.stdout and table in remote.stdout, remote.output
+    assert (stack.project / "drill.sqlite3").is_file()
 
 
 def test_damaged_replica_stops_the_start_with_litestreams_error(stack):

@@ -3,6 +3,7 @@ combination, its pre-commit hooks run offline, and secrets stay out of git."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -265,3 +266,77 @@ def test_just_run_makemigrations_and_fmt_do_what_they_say(project_copy):
     assert fixed.returncode == 0, fixed.output
     linted = run([tool("just"), "lint"], cwd=project, env=env)
     assert linted.returncode == 0, linted.output
+
+
+# Stand-ins for commands that need an account (flyctl, the 1Password CLI): each call is recorded
+# (arguments and standard input, one JSON line); `op inject` also does its job, replacing each
+# op:// reference by a value made from it.
+STANDIN = """#!/usr/bin/env python3
+import json, os, re, sys
+args = sys.argv[1:]
+stdin = sys.stdin.read()
+with open(os.environ["STANDIN_LOG"], "a") as log:
+    log.write(json.dumps({"command": os.path.basename(sys.argv[0]), "args": args, "stdin": stdin}) + "\\n")
+if args[:2] == ["inject", "--in-file"]:
+    text = open(args[2]).read()
+    sys.stdout.write(re.sub(r"op://([^\\"\\s]+)", lambda m: "secret-of-" + m[1].replace("/", "-"), text))
+"""
+
+
+def standins(folder: Path, *names: str) -> Path:
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_text(STANDIN)
+        (folder / name).chmod(0o755)
+    return folder
+
+
+def calls(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("secrets", ["dotenv", "1password"])
+def test_fly_secrets_stages_only_the_production_secrets(project_copy, secrets, tmp_path):
+    project = project_copy(one(secrets=secrets, fly=True, database="postgres", worker="huey"))
+    log = tmp_path / "calls.jsonl"
+    bin_dir = standins(tmp_path / "bin", "fly", "op")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_LOG": str(log)}
+    if secrets == "dotenv":
+        assert run([tool("just"), "env"], cwd=project, env=env).returncode == 0
+        dotenv = (project / ".env").read_text()
+        (project / ".env").write_text(
+            dotenv.replace("EMAIL_HOST=\n", 'EMAIL_HOST="smtp.example.com"\n')
+        )
+        key = re.search(r"^SECRET_KEY=(.+)$", dotenv, re.MULTILINE)[1]
+        expected = f"SECRET_KEY={key}\nEMAIL_HOST=smtp.example.com\n"
+    else:
+        slug = answers_slug(project)
+        expected = (
+            f"SECRET_KEY=secret-of-{slug}-django-secret-key\n"
+            f"EMAIL_HOST_PASSWORD=secret-of-{slug}-email-password\n"
+        )
+
+    result = run([tool("just"), "fly-secrets"], cwd=project, env=env, input="")
+
+    assert result.returncode == 0, result.output
+    recorded = calls(log)
+    if secrets == "1password":
+        assert recorded.pop(0)["args"] == ["inject", "--in-file", ".env.op"]
+    assert [(c["command"], c["args"]) for c in recorded] == [
+        ("fly", ["secrets", "import", "--stage"]),
+        ("fly", ["secrets", "list"]),
+    ]
+    assert recorded[0]["stdin"] == expected, (
+        "no DATABASE_URL, REDIS_URL or password of this machine"
+    )
+
+
+def test_fly_secrets_without_an_env_file_says_so(project_copy, tmp_path):
+    project = project_copy(one(secrets="dotenv", fly=True))
+    (project / ".env").unlink(missing_ok=True)
+    log = tmp_path / "calls.jsonl"
+    bin_dir = standins(tmp_path / "bin", "fly")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_LOG": str(log)}
+    result = run([tool("just"), "fly-secrets"], cwd=project, env=env, input="")
+    assert result.returncode != 0 and "no .env (just env writes one)" in result.stderr
+    assert not log.exists(), "nothing reached fly"
