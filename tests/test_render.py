@@ -8,6 +8,7 @@ run: a deterministic tool gives the same verdict on the same bytes.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
 import tomllib
@@ -19,7 +20,7 @@ import pytest
 import yaml
 
 from harness import ROOT
-from harness.combinations import PINNED_TEXT, Combination, all_combinations, questions
+from harness.combinations import PINNED_TEXT, Combination, all_combinations, one, questions
 from harness.commands import run, tool, uv_env
 from harness.expected import expected_files
 from harness.renders import answers_of, digest, tree_digest
@@ -396,3 +397,53 @@ def test_the_gunicorn_floor_knows_every_setting_of_the_config(project, checks):
         ),
     )  # fmt: skip
     assert verdict.returncode == 0, verdict.output
+
+
+def generated_readme_check(project: Path):
+    """The generated project's own check of its README's environment table, run on it."""
+    path = project / "src/tests/test_readme.py"
+    spec = importlib.util.spec_from_file_location(f"readme_{digest(str(project))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.test_readme_lists_every_environment_variable_the_settings_read
+
+
+@pytest.mark.proof("rendered")
+def test_readme_lists_every_environment_variable_the_settings_read(project):
+    generated_readme_check(project)()
+
+
+def test_the_environment_table_check_catches_a_variable_without_its_row(project_copy):
+    project = project_copy(one())
+    settings = project / "src/config/settings.py"
+    settings.write_text(settings.read_text() + '\nBILLING_URL = os.environ["BILLING_URL"]\n')
+    with pytest.raises(AssertionError, match=r"\| `BILLING_URL` \| \(none\) \| required \|"):
+        generated_readme_check(project)()
+
+
+# The README's hand-over, in the order a newcomer needs it.
+README_SECTIONS = (
+    "## What was chosen",
+    "## First run",
+    "## First commit",
+    "## First deploy (Fly.io)",
+    "## Backups and the restore drill",
+    "## Updating from the template",
+    "## Layout",
+    "## Settings",
+)
+
+
+@pytest.mark.proof("rendered")
+def test_readme_hands_over_in_order_and_names_the_template_it_came_from(project, combo):
+    text = (project / "README.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    wanted = [
+        h
+        for h in README_SECTIONS
+        if (h != "## First deploy (Fly.io)" or combo.get("fly"))
+        and (h != "## Backups and the restore drill" or combo.use_sqlite)
+    ]
+    assert headings == wanted
+    assert str(answers_of(project)["_src_path"]) in text
+    assert "github.com/org/start-django" not in text
