@@ -82,8 +82,8 @@ def test_restore_drill_brings_the_record_back_from_the_replica(stack_shell):
     assert "web.sh: restored /data/db.sqlite3 from file:///replica/db" in drill.stdout, drill.output
     assert ".ltx" in drill.stdout or "0000000000000001" in drill.stdout, drill.output
     check = stack_shell.run("restore-check.sh")
-    assert "entries in the restored copy: 1" in check.stdout, check.output
-    assert "integrity check passed" in check.output, check.output
+    assert "cafe_ledger_entry: 1 rows" in check.stdout, check.output
+    assert "passed the integrity check" in check.output, check.output
 
 
 def dap_initialize(port: int) -> dict:
