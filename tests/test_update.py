@@ -32,6 +32,11 @@ def copier(*args: str, cwd: Path | None = None):
     return result
 
 
+def commit_all(project: Path, message: str) -> None:
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", message)
+
+
 def make_project(template_repo: TemplateRepo, dest: Path, *data: str) -> Path:
     args = [arg for item in data for arg in ("--data", item)]
     copier(
@@ -45,8 +50,7 @@ def make_project(template_repo: TemplateRepo, dest: Path, *data: str) -> Path:
         str(dest),
     )
     git(dest, "init", "--quiet")
-    git(dest, "add", "-A")
-    git(dest, "commit", "--quiet", "-m", "generated")
+    commit_all(dest, "generated")
     return dest
 
 
@@ -82,8 +86,7 @@ def test_update_keeps_local_work_and_applies_template_changes(template_repo, tmp
     compose.write_text(
         compose.read_text().replace("x-app: &app\n", "x-app: &app\n  init: true\n", 1)
     )
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "local work")
+    commit_all(project, "local work")
 
     # The template moves on: a new file and a changed line elsewhere.
     (template_repo.path / "template/CONTRIBUTING.md").write_text(
@@ -212,11 +215,10 @@ def upgraded(repo: TemplateRepo, dest: Path, answers: dict, edit: Callable | Non
             str(repo.path), str(dest), vcs_ref=PREVIOUS, data=answers, defaults=True, quiet=True
         )
         git(dest, "init", "--quiet")
-        for step in ("generated", "the team's work") if edit else ("generated",):
-            if step != "generated":
-                edit(dest)
-            git(dest, "add", "-A")
-            git(dest, "commit", "--quiet", "-m", step)
+        commit_all(dest, "generated")
+        if edit:
+            edit(dest)
+            commit_all(dest, "the team's work")
         copier.run_update(
             str(dest),
             vcs_ref="HEAD",
@@ -358,8 +360,7 @@ def test_the_scheduled_update_brings_a_release_to_a_tested_branch(template_repo,
     project = make_project(template_repo, tmp_path / "proj", "database=sqlite", "worker=none")
     env = {**uv_env(), **GIT_IDENTITY}
     assert run(["uv", "lock", "--project", "src"], cwd=project, env=env).returncode == 0
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "first commit, with the lock")
+    commit_all(project, "first commit, with the lock")
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "--quiet", "--bare", str(origin))
     git(project, "remote", "add", "origin", str(origin))
