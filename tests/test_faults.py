@@ -72,8 +72,8 @@ def health_of(stack: Stack, service: str) -> str:
 
 
 def test_postgres_restarted_under_traffic_answers_no_5xx_once_healthy_again(stack):
-    """Web and worker keep their processes: Django checks a kept connection before reusing
-    it, so the first request after the restart opens a new one instead of failing."""
+    """Web and worker keep their processes and recover by themselves: a web process drops a
+    connection that failed during the outage and opens a new one on its next request."""
     before = {s: started_at(stack, s) for s in (stack.web, stack.worker)}
     with Traffic(stack.port) as traffic:
         wait_until(lambda: len(traffic.since(0)) >= 10, 30, "traffic flowing")
