@@ -231,7 +231,9 @@ class Stack:
         ensure_for_compose(self.project, self.profile, env=self.env())
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "WEB_PORT": str(self.port)}
+        """For commands on this stack: compose, and the project's `just` recipes, which call
+        compose without `-p` (hence the project name) and uv."""
+        return {**uv_env(), "WEB_PORT": str(self.port), "COMPOSE_PROJECT_NAME": self.name}
 
     def build(self):
         self.ensure_images()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.combinations import one
-from harness.commands import GIT_IDENTITY, git, run, tool, uv_env
+from harness.commands import GIT_IDENTITY, git, run, tool
 from harness.engine import require_engine
 from harness.stacks import TOKEN, Stack, get
 
@@ -29,7 +29,7 @@ def test_a_newcomer_runs_and_commits_the_project_from_its_readme(project_copy):
     project = project_copy(one())
     stack = Stack(project, f"sdt-{TOKEN}-handover", "pg")
     stack.ensure_images()  # the stand-ins of images a registry would give (no network here)
-    env = {**uv_env(), **GIT_IDENTITY, **stack.env(), "COMPOSE_PROJECT_NAME": stack.name}
+    env = {**stack.env(), **GIT_IDENTITY}
     env["PATH"] = f"{Path(tool('just')).parent}:{env['PATH']}"  # just, as the README assumes
     readme = project / "README.md"
     try:

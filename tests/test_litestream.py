@@ -15,7 +15,7 @@ import json
 import pytest
 
 from harness.combinations import one
-from harness.commands import run, tool, uv_env, wait_until
+from harness.commands import run, tool, wait_until
 from harness.engine import ensure_for_dockerfile, require_engine
 from harness.renders import answers_of
 from harness.stacks import (
@@ -155,16 +155,17 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
         stack.up(build=True)
     post_entry(stack.port, "drilled entry", "restored into a scratch file")
     wait_until(lambda: "drilled entry" in replicated_titles(stack), 60, "the entry replicated")
-    env = {**uv_env(), **stack.env(), "COMPOSE_PROJECT_NAME": stack.name}
 
-    local = run([tool("just"), "restore-drill"], cwd=stack.project, env=env, timeout=300)
+    local = run([tool("just"), "restore-drill"], cwd=stack.project, env=stack.env(), timeout=300)
     assert local.returncode == 0, local.output
     table = f"{stack.slug}_entry: "
     assert "passed the integrity check" in local.stdout and table in local.stdout, local.output
     assert words(stack.port, "drilled entry") is not None, "the live database still serves"
 
     url = replica_on_the_host(stack, tmp_path / "replica")
-    remote = run([tool("just"), "restore-drill", url], cwd=stack.project, env=env, timeout=300)
+    remote = run(
+        [tool("just"), "restore-drill", url], cwd=stack.project, env=stack.env(), timeout=300
+    )
     assert remote.returncode == 0, remote.output
     assert "passed the integrity check" in remote.stdout and table in remote.stdout, remote.output
     assert (stack.project / "drill.sqlite3").is_file()

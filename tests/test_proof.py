@@ -61,7 +61,9 @@ def test_a_complete_run_under_ci_keeps_its_exit_status(ledger, monkeypatch):
     session = SimpleNamespace(exitstatus=pytest.ExitCode.OK)
     ledger.pytest_sessionfinish(session)
     assert session.exitstatus == pytest.ExitCode.OK
-    assert ledger.lines[-1].startswith("proof: rendered 2/2 | linted 2/2 | upgraded 2/2 | images built 2/2")
+    assert ledger.lines[-1].startswith(
+        "proof: rendered 2/2 | linted 2/2 | upgraded 2/2 | images built 2/2"
+    )
 
 
 def test_a_render_changed_by_a_test_fails_the_run_under_ci(ledger, monkeypatch, tmp_path):
