@@ -85,6 +85,7 @@ SERVICES = {
         "entrypoint mimicking the official POSTGRES_USER/PASSWORD/DB init",
     ),
     "redis": ("redis-server", "8", "bound to 0.0.0.0, protected mode off"),
+    "caddy": ("caddy", "2", "reading /etc/caddy/Caddyfile, state in /data and /config"),
 }
 
 STANDINS = Path(__file__).resolve().parent / "standins"
@@ -388,7 +389,7 @@ def _recipe(tag: str) -> _Recipe | str:
     """How to build an honest stand-in for `tag`, or why there is none."""
     if m := re.fullmatch(r"python:(\d+\.\d+)-slim-trixie", tag):
         return _python_recipe(tag, m[1])
-    if m := re.fullmatch(r"(postgres|redis):(\d+)", tag):
+    if m := re.fullmatch(r"(postgres|redis|caddy):(\d+)", tag):
         name, version = m[1], m[2]
         package, trixie_version, what = SERVICES[name]
         if version != trixie_version:

@@ -12,7 +12,12 @@ README = SRC.parent / "README.md"
 BEGIN = "<!-- environment table: src/tests/test_readme.py -->"
 END = "<!-- end of the environment table -->"
 # The settings' own readers: name, then the default (env_required: none, production needs it).
-READERS = {"env_bool": "default", "env_list": "empty", "env_required": "required"}
+READERS = {
+    "env_bool": "default",
+    "env_list": "empty",
+    "env_secret": "empty",
+    "env_required": "required",
+}
 
 
 def _name(node: ast.expr) -> str | None:
@@ -28,6 +33,13 @@ def _environ_get(node: ast.expr) -> bool:
         and node.func.attr == "get"
         and isinstance(node.func.value, ast.Attribute)
         and node.func.value.attr == "environ"
+    )
+
+
+def _first_read(node: ast.expr) -> bool:
+    """`os.environ.get(NAME)` or `env_secret(NAME)`: what `... or DEFAULT` may follow."""
+    return _environ_get(node) or (
+        isinstance(node, ast.Call) and bool(node.args) and getattr(node.func, "id", "") == "env_secret"
     )
 
 
@@ -57,8 +69,8 @@ def variables() -> dict[str, tuple[str, bool]]:
     for source in SOURCES:
         text = (SRC / source).read_text()
         for node in sorted(ast.walk(ast.parse(text)), key=_position):
-            if isinstance(node, ast.BoolOp) and _environ_get(node.values[0]):
-                # os.environ.get(NAME) or DEFAULT
+            if isinstance(node, ast.BoolOp) and _first_read(node.values[0]):
+                # os.environ.get(NAME) or DEFAULT, env_secret(NAME) or DEFAULT
                 note(_name(node.values[0].args[0]), _show(node.values[1], text), False)
             elif _environ_get(node):
                 default = _show(node.args[1], text) if len(node.args) > 1 else None

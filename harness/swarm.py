@@ -1,0 +1,182 @@
+"""A generated project's Docker Swarm stack (its stack.yaml, driven by its own `just stack-*`
+recipes) on this machine's single-node swarm, and the steady load that tests/test_swarm.py
+and scripts/benchmark put on it. The load stays on 127.0.0.1, bounded in requests and time.
+
+This kernel has no IPVS: the stack publishes its proxy in host mode and resolves services by
+DNS round robin, which is what it does on any kernel (see the project's stack.yaml)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from harness.commands import BIN, free_port, run, tool, uv_env, wait_until
+from harness.engine import ensure_images, remove_images
+
+
+def ensure_swarm() -> bool:
+    """This engine in swarm mode; True when this call turned it on (the caller leaves it)."""
+    state = run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.strip()
+    if state == "active":
+        return False
+    result = run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"], timeout=120)
+    assert result.returncode == 0, f"docker swarm init failed: {result.output}"
+    return True
+
+
+def leave_swarm() -> None:
+    run(["docker", "swarm", "leave", "--force"], timeout=120)
+
+
+class SwarmStack:
+    """One deployed stack.yaml. Images, secrets and volumes carry the stack's name (the
+    suite's prefix), so `harness.engine forget` finds whatever a stopped run left."""
+
+    def __init__(self, project: Path, name: str) -> None:
+        self.project = project
+        self.name = name
+        self.port = free_port()
+        self.repository = f"{name}-app"
+
+    def env(self) -> dict[str, str]:
+        path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+        return {
+            **uv_env(),
+            "PATH": path,
+            "STACK_NAME": self.name,
+            "IMAGE_REPOSITORY": self.repository,
+            "WEB_PORT": str(self.port),
+            "ALLOWED_HOSTS": "localhost,127.0.0.1",
+        }
+
+    def just(self, *args: str, timeout: float = 600):
+        result = run([tool("just"), *args], cwd=self.project, env=self.env(), timeout=timeout)
+        assert result.returncode == 0, f"just {' '.join(args)} failed:\n{result.output[-4000:]}"
+        return result
+
+    def build(self, tag: str):
+        return self.just("stack-build", tag, timeout=1800)
+
+    def deploy(self, tag: str):
+        ensure_images("caddy:2", "postgres:17", "redis:8")
+        return self.just("stack-deploy", tag, timeout=900)
+
+    def scale(self, **replicas: int):
+        return self.just("stack-scale", *(f"{s}={n}" for s, n in replicas.items()), timeout=600)
+
+    def service(self, name: str) -> str:
+        return f"{self.name}_{name}"
+
+    def containers(self, service: str) -> list[dict]:
+        """The running containers of a service's tasks, as `docker inspect` shows them."""
+        label = f"com.docker.swarm.service.name={self.service(service)}"
+        ids = run(["docker", "ps", "--quiet", "--filter", f"label={label}"]).stdout.split()
+        if not ids:
+            return []
+        result = run(["docker", "inspect", *ids])
+        return json.loads(result.stdout) if result.returncode == 0 else []
+
+    def healthy(self, service: str) -> list[dict]:
+        return [
+            c for c in self.containers(service)
+            if c["State"]["Running"] and c["State"].get("Health", {}).get("Status") == "healthy"
+        ]  # fmt: skip
+
+    def logs(self, service: str) -> str:
+        result = run(["docker", "service", "logs", "--raw", "--no-trunc", self.service(service)])
+        return result.output
+
+    def remove(self) -> None:
+        """The stack, then its volumes, secrets and images (volumes outlive `stack rm`)."""
+        run(["docker", "stack", "rm", "--detach=false", self.name], timeout=300)
+        label = f"com.docker.stack.namespace={self.name}"
+
+        def volumes_free() -> bool:
+            listed = run(["docker", "volume", "ls", "--quiet", "--filter", f"label={label}"])
+            names = listed.stdout.split()
+            return not names or run(["docker", "volume", "rm", *names]).returncode == 0
+
+        wait_until(volumes_free, 120, f"{self.name}'s volumes removed")
+        secrets = run(["docker", "secret", "ls", "--quiet", "--filter", f"name={self.name}-"])
+        if ids := secrets.stdout.split():
+            run(["docker", "secret", "rm", *ids])
+        images = run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
+                      self.repository])  # fmt: skip
+        remove_images(*images.stdout.split())
+
+
+@dataclass
+class Answer:
+    started: float
+    seconds: float
+    status: int  # 0: no HTTP answer at all
+
+
+@dataclass
+class Load:
+    """GET `path` from `threads` threads back to back (a pause of `pause` s between one
+    thread's requests), from entering the block until leaving it, or `limit` requests, or
+    `max_seconds`: whichever comes first."""
+
+    port: int
+    threads: int = 4
+    pause: float = 0.02
+    limit: int = 20000
+    max_seconds: float = 300
+    path: str = "/"
+    answers: list[Answer] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self._lock:
+                if len(self.answers) >= self.limit:
+                    return
+            started = time.monotonic()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+                conn.request("GET", self.path, headers={"Host": f"localhost:{self.port}"})
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+            with self._lock:
+                self.answers.append(Answer(started, time.monotonic() - started, status))
+            self._stop.wait(self.pause)
+
+    def __enter__(self) -> Self:
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=30)
+
+    def between(self, start: float, end: float = float("inf")) -> list[Answer]:
+        with self._lock:
+            return [a for a in self.answers if start <= a.started <= end]
+
+    @staticmethod
+    def summary(answers: list[Answer]) -> dict:
+        ok = sorted(a.seconds for a in answers if a.status == 200)
+        return {
+            "sent": len(answers),
+            "failed": sum(1 for a in answers if a.status != 200),
+            "statuses": sorted({a.status for a in answers}),
+            "p95_ms": round(ok[max(int(len(ok) * 0.95) - 1, 0)] * 1000, 1) if ok else None,
+        }
