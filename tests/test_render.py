@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import re
 import tomllib
 from functools import cache
@@ -447,3 +448,37 @@ def test_readme_hands_over_in_order_and_names_the_template_it_came_from(project,
     assert headings == wanted
     assert str(answers_of(project)["_src_path"]) in text
     assert "github.com/org/start-django" not in text
+
+
+@pytest.mark.proof("linted")
+def test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica(project, combo, checks):
+    """`docker stack config` accepts stack.yaml with what the recipes set. Every service
+    resolves by DNS round robin (no IPVS needed), the proxy's port is host-mode, secrets are
+    Docker secrets and no .env is read. PostgreSQL: web 3 and a Redis worker 2, rolling
+    start-first; SQLite: one web replica, stopped before its replacement starts."""
+    env = {**os.environ, "STACK_NAME": "sdt-check", "IMAGE_TAG": "v1", "CADDYFILE_DIGEST": "0" * 12}
+    key = digest((project / "stack.yaml").read_bytes())
+    verdict = checks.get(
+        "stack",
+        key,
+        lambda: run(["docker", "stack", "config", "--compose-file", "stack.yaml"],
+                    cwd=project, env=env),  # fmt: skip
+    )
+    assert verdict.returncode == 0, verdict.output
+    services = yaml.safe_load(verdict.stdout)["services"]
+    assert all(s["deploy"]["endpoint_mode"] == "dnsrr" for s in services.values() if
+               s.get("deploy", {}).get("mode") != "replicated-job")  # fmt: skip
+    assert [p["mode"] for p in services["proxy"]["ports"]] == ["host"]
+    assert "env_file" not in verdict.stdout
+    web = services["web"]
+    assert {s["source"] for s in web["secrets"]} >= {"secret_key"}
+    order = web["deploy"]["update_config"]["order"]
+    if combo.use_postgres:
+        assert (web["deploy"]["replicas"], order) == (3, "start-first")
+        assert "migrate" in services and web["environment"]["MIGRATE_ON_START"] == "false"
+        if combo.use_redis:
+            assert services["worker"]["deploy"]["replicas"] == 2
+    else:
+        assert (web["deploy"]["replicas"], order) == (1, "stop-first")
+    if combo.use_huey and not (combo.use_postgres and combo.use_redis):
+        assert services["worker"]["deploy"]["replicas"] == 1
