@@ -206,6 +206,7 @@ NOT_RUNNABLE = {
     "env-op.sh": "needs the 1Password CLI and a signed-in account",
     "fly-create.sh": "needs flyctl and a Fly.io account",
     "fly-secrets.sh": "needs flyctl and a Fly.io account",
+    "fly-scale.sh": "needs flyctl and a Fly.io account",
     "fly-secrets-op.sh": "needs flyctl, the 1Password CLI and both accounts",
     "fly-tigris.sh": "needs flyctl and a Fly.io account",
     "fly-deploy.sh": "needs flyctl and a Fly.io account",
@@ -215,6 +216,8 @@ NOT_RUNNABLE = {
 # Run, but not as a snippet: by the suite itself.
 COVERED_ELSEWHERE = {
     "template-tests.sh": "scripts/test is what CI runs (.ci/run): the suite the tests are part of",
+    "swarm-deploy.sh": "tests/test_swarm.py runs these recipes on a single-node swarm it starts",
+    "swarm-operate.sh": "tests/test_swarm.py scales, rolls and removes a stack with these recipes",
 }
 # Which test module runs which snippets; with the two lists above, every snippet.
 RUN_BY = {
