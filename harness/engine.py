@@ -717,6 +717,17 @@ def forget() -> list[str]:
     imported, the build cache (uv's and pip's cache mounts included), and its cache folder
     (debootstrap tarballs, renders, logs). Other images on the engine are left alone."""
     done = []
+    # Swarm stacks (tests/test_swarm.py) first: their services would start new containers.
+    stacks = [name for name in _docker("stack", "ls", "--format", "{{.Name}}").stdout.split()
+              if name.startswith(SUITE_PREFIX)]  # fmt: skip
+    for name in stacks:
+        _docker("stack", "rm", "--detach=false", name, timeout=300)
+    secrets = [name for name in _docker("secret", "ls", "--format", "{{.Name}}").stdout.split()
+               if name.startswith(SUITE_PREFIX)]  # fmt: skip
+    if secrets:
+        _docker("secret", "rm", *secrets)
+    if stacks or secrets:
+        done.append(f"{len(stacks)} swarm stacks, {len(secrets)} secrets")
     containers = _docker("ps", "--all", "--quiet", "--filter", f"name=^{SUITE_PREFIX}").stdout
     if containers.split():
         _docker("rm", "--force", "--volumes", *containers.split(), timeout=300)
@@ -735,7 +746,7 @@ def forget() -> list[str]:
         image_id, ref, *project = line.split()
         if (
             ref in BASE_IMAGES
-            or ref.startswith(SUITE_REPOSITORIES)
+            or ref.startswith((*SUITE_REPOSITORIES, SUITE_PREFIX))
             or (project and project[0].startswith(SUITE_PREFIX))
         ):
             images.add(image_id)
