@@ -88,6 +88,13 @@ class SwarmStack:
             if c["State"]["Running"] and c["State"].get("Health", {}).get("Status") == "healthy"
         ]  # fmt: skip
 
+    def ready(self, service: str, count: int, tag: str | None = None) -> bool:
+        """Exactly `count` containers run the service, all healthy (and on `tag`)."""
+        healthy = self.healthy(service)
+        if tag:
+            healthy = [c for c in healthy if c["Config"]["Image"].endswith(f":{tag}")]
+        return len(healthy) == count and len(self.containers(service)) == count
+
     def logs(self, service: str) -> str:
         result = run(["docker", "service", "logs", "--raw", "--no-trunc", self.service(service)])
         return result.output
@@ -135,7 +142,9 @@ class Load:
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
+        self._workers = [
+            threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)
+        ]
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
@@ -180,3 +189,47 @@ class Load:
             "statuses": sorted({a.status for a in answers}),
             "p95_ms": round(ok[max(int(len(ok) * 0.95) - 1, 0)] * 1000, 1) if ok else None,
         }
+
+
+# --- the measured scenarios: tests/test_swarm.py holds them to their promises, and
+# scripts/benchmark reports them --------------------------------------------------------------
+
+
+def rolling_update(stack: SwarmStack, tag: str, threads: int = 4) -> dict:
+    """`just stack-build TAG` then, under load, `just stack-deploy TAG`: the web service rolls
+    to the new tag one task at a time. The load counted is what was sent from the deploy's
+    start until every web task ran the new tag, healthy."""
+    stack.build(tag)
+    replicas = len(stack.containers("web"))
+    with Load(stack.port, threads=threads) as load:
+        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
+        start = time.monotonic()
+        stack.deploy(tag)
+        wait_until(lambda: stack.ready("web", replicas, tag), 300, f"web on {tag}")
+        end = time.monotonic()
+    return {"seconds": end - start, **Load.summary(load.between(start, end))}
+
+
+def kill_web_task(stack: SwarmStack, threads: int = 4) -> dict:
+    """SIGKILL one web task's container under load; `replaced_seconds` until the service
+    has as many healthy tasks as before, the killed one not among them. The load counted is
+    what was sent from the kill until 2 s after the replacement."""
+    replicas = len(stack.containers("web"))
+    with Load(stack.port, threads=threads) as load:
+        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
+        victim = stack.containers("web")[0]["Id"]
+        killed = time.monotonic()
+        result = run(["docker", "kill", "--signal", "KILL", victim])
+        assert result.returncode == 0, result.output
+        wait_until(
+            lambda: (
+                stack.ready("web", replicas)
+                and victim not in {c["Id"] for c in stack.containers("web")}
+            ),
+            120,
+            "a healthy replacement",
+            interval=0.2,
+        )
+        replaced = time.monotonic() - killed
+        time.sleep(2)
+    return {"replaced_seconds": replaced, "threads": threads, **Load.summary(load.between(killed))}

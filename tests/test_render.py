@@ -458,12 +458,8 @@ def test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica(project, combo,
     start-first; SQLite: one web replica, stopped before its replacement starts."""
     env = {**os.environ, "STACK_NAME": "sdt-check", "IMAGE_TAG": "v1", "CADDYFILE_DIGEST": "0" * 12}
     key = digest((project / "stack.yaml").read_bytes())
-    verdict = checks.get(
-        "stack",
-        key,
-        lambda: run(["docker", "stack", "config", "--compose-file", "stack.yaml"],
-                    cwd=project, env=env),  # fmt: skip
-    )
+    command = ["docker", "stack", "config", "--compose-file", "stack.yaml"]
+    verdict = checks.get("stack", key, lambda: run(command, cwd=project, env=env))
     assert verdict.returncode == 0, verdict.output
     services = yaml.safe_load(verdict.stdout)["services"]
     assert all(s["deploy"]["endpoint_mode"] == "dnsrr" for s in services.values() if

@@ -6,7 +6,6 @@ task) are what scripts/benchmark reports; here they are held to their promises."
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -14,7 +13,7 @@ from harness.combinations import one
 from harness.commands import run, wait_until
 from harness.engine import require_engine
 from harness.stacks import TOKEN, get, post_entry, prepare, timed, words
-from harness.swarm import Load, SwarmStack, ensure_swarm, leave_swarm
+from harness.swarm import SwarmStack, ensure_swarm, kill_web_task, leave_swarm, rolling_update
 
 pytestmark = pytest.mark.docker
 
@@ -39,16 +38,9 @@ def swarm(render, tmp_path_factory):
             leave_swarm()
 
 
-def replicas_ready(stack: SwarmStack, service: str, count: int, image: str | None = None):
-    healthy = stack.healthy(service)
-    if image:
-        healthy = [c for c in healthy if c["Config"]["Image"].endswith(f":{image}")]
-    return len(healthy) == count and len(stack.containers(service)) == count
-
-
 def test_the_stack_runs_three_web_and_two_worker_replicas_behind_the_proxy(swarm):
-    wait_until(lambda: replicas_ready(swarm, "web", 3), 180, "3 healthy web replicas")
-    wait_until(lambda: replicas_ready(swarm, "worker", 2), 180, "2 healthy worker replicas")
+    wait_until(lambda: swarm.ready("web", 3), 180, "3 healthy web replicas")
+    wait_until(lambda: swarm.ready("worker", 2), 180, "2 healthy worker replicas")
     status, _, page = get(swarm.port, "/")
     assert status == 200, page[:500]
     # Each form's GET and POST may reach different replicas: CSRF and the session hold
@@ -66,8 +58,8 @@ def test_secrets_reach_the_app_as_files_not_environment(swarm):
     assert env["DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres_password"
     assert "SECRET_KEY" not in env and "POSTGRES_PASSWORD" not in env
     dotenv = (swarm.project / ".env").read_text()
-    secret = re.search(r"^SECRET_KEY=\"?([^\"\n]*)", dotenv, re.M)[1]
-    password = re.search(r"^POSTGRES_PASSWORD=\"?([^\"\n]*)", dotenv, re.M)[1]
+    secret = re.search(r"^SECRET_KEY=\"?([^\"\n]*)", dotenv, re.MULTILINE)[1]
+    password = re.search(r"^POSTGRES_PASSWORD=\"?([^\"\n]*)", dotenv, re.MULTILINE)[1]
     for value in (secret, password):
         assert value not in " ".join(container["Config"]["Env"])
     mounted = run(["docker", "exec", container["Id"], "cat", "/run/secrets/secret_key"])
@@ -76,7 +68,7 @@ def test_secrets_reach_the_app_as_files_not_environment(swarm):
 
 def test_scaling_web_puts_every_new_replica_behind_the_proxy(swarm):
     swarm.scale(web=5)
-    wait_until(lambda: replicas_ready(swarm, "web", 5), 180, "5 healthy web replicas")
+    wait_until(lambda: swarm.ready("web", 5), 180, "5 healthy web replicas")
     probe = f"/?probe={TOKEN}-scale"
     answered: set[str] = set()
 
@@ -91,48 +83,26 @@ def test_scaling_web_puts_every_new_replica_behind_the_proxy(swarm):
 
     wait_until(all_answered, 60, "each of the 5 replicas answering through the proxy")
     swarm.scale(web=3)
-    wait_until(lambda: replicas_ready(swarm, "web", 3), 120, "back at 3 web replicas")
+    wait_until(lambda: swarm.ready("web", 3), 120, "back at 3 web replicas")
 
 
 def test_a_rolling_update_under_load_loses_no_request(swarm):
-    swarm.build("v2")  # the same source, a new tag: the service spec changes, every task rolls
-    with Load(swarm.port, threads=4) as load:
-        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
-        start = time.monotonic()
-        swarm.deploy("v2")
-        wait_until(lambda: replicas_ready(swarm, "web", 3, image="v2"), 300, "web on v2")
-        end = time.monotonic()
-        time.sleep(1)
-    during = Load.summary(load.between(start, end))
-    print(f"rolling update: {end - start:.1f} s, {during}")
-    assert during["sent"] >= 100, during
-    assert during["failed"] == 0, during
+    # The same source under a new tag: the service spec changes, so every task rolls.
+    update = rolling_update(swarm, "v2")
+    print(f"rolling update: {update}")
+    assert update["sent"] >= 100, update
+    assert update["failed"] == 0, update
     assert all(c["Config"]["Image"].endswith(":v2") for c in swarm.containers("web"))
 
 
 def test_a_killed_web_task_is_replaced_and_costs_only_its_requests_in_flight(swarm):
-    wait_until(lambda: replicas_ready(swarm, "web", 3), 120, "3 healthy web replicas")
-    threads = 4
-    with Load(swarm.port, threads=threads) as load:
-        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
-        victim = swarm.containers("web")[0]["Id"]
-        killed = time.monotonic()
-        assert run(["docker", "kill", "--signal", "KILL", victim]).returncode == 0
-        wait_until(
-            lambda: replicas_ready(swarm, "web", 3)
-            and victim not in {c["Id"] for c in swarm.containers("web")},
-            120,
-            "a healthy replacement",
-            interval=0.2,
-        )
-        replaced = time.monotonic() - killed
-        time.sleep(2)
-    after = Load.summary(load.between(killed))
-    print(f"killed web task replaced in {replaced:.1f} s, {after}")
+    wait_until(lambda: swarm.ready("web", 3), 120, "3 healthy web replicas")
+    kill = kill_web_task(swarm, threads=4)
+    print(f"killed web task: {kill}")
     # At most one request per load thread can have been inside the killed process; Caddy
     # sends every later one elsewhere.
-    assert after["failed"] <= threads, after
-    assert after["sent"] >= 50, after
+    assert kill["failed"] <= kill["threads"], kill
+    assert kill["sent"] >= 50, kill
 
 
 def test_rows_survive_the_update_and_the_kill(swarm):
