@@ -429,6 +429,7 @@ README_SECTIONS = (
     "## First commit",
     "## First deploy (Fly.io)",
     "## Backups and the restore drill",
+    "## Several replicas: Docker Swarm",
     "## Updating from the template",
     "## Layout",
     "## Settings",
