@@ -33,7 +33,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.commands import IN_CI, free_port, run, wait_until
+from harness.commands import IN_CI, run, wait_until
 
 WEED_VERSION = "4.48"
 S3_IMAGE = f"sdt-seaweedfs:{WEED_VERSION}"
@@ -114,49 +114,48 @@ def _answers(endpoint: str) -> bool:
         return exc.code in (400, 403)
 
 
-@contextlib.contextmanager
-def s3_server(workdir: Path) -> Iterator[S3]:
-    """`weed server -s3` on 127.0.0.1 with every one of its ports free, data in workdir."""
-    weed = weed_binary()
-    if weed is None:
-        raise AssertionError(missing_weed())
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "data").mkdir(exist_ok=True)
-    config = workdir / "s3.json"
-    config.write_text(identities())
-    ports = {
-        name: free_port()
-        for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-            "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc",
-        )
-    }  # fmt: skip
-    command = [
-        weed, "server", f"-dir={workdir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-s3", f"-s3.config={config}", "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=64", "-volume.max=0", "-iam=false",
-        # Catalog servers on fixed ports: off, so servers of parallel workers never collide.
-        "-s3.port.iceberg=0", "-s3.port.lance=0",
-        *(f"-{name}={port}" for name, port in ports.items()),
-    ]  # fmt: skip
-    log = (workdir / "weed.log").open("w")
-    proc = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True
-    )
-    endpoint = f"http://127.0.0.1:{ports['s3.port']}"
-
-    def serving() -> bool:
-        if proc.poll() is not None:
-            tail = (workdir / "weed.log").read_text()[-3000:]
-            raise AssertionError(f"weed exited with status {proc.returncode}:\n{tail}")
-        return _answers(endpoint)
+def _quiet_ports(count: int) -> list[int]:
+    """Free ports below the kernel's ephemeral range: weed's own outgoing connections (and
+    everyone else's) take local ports from that range, and could take one of ours before
+    weed binds it."""
+    import random
+    import socket
 
     try:
-        wait_until(serving, 60, f"SeaweedFS S3 at {endpoint}", interval=0.2)
-        server = S3(endpoint)
-        # The filer may answer before a volume is writable: put one object to be sure.
-        probe = f"probe-{os.getpid()}"
-        wait_until(lambda: _can_write(server, probe), 60, "SeaweedFS accepting writes")
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randrange(10000, max(low, 10001))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+PORT_FLAGS = (
+    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+    "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def s3_server(workdir: Path) -> Iterator[S3]:
+    """`weed server -s3` on 127.0.0.1 with every one of its ports free, data in workdir.
+    A port taken between the choice and weed's bind: started again on other ports."""
+    for attempt in range(3):
+        started = _start(workdir / f"run{attempt}")
+        if isinstance(started, tuple):
+            break
+        if attempt == 2 or "address already in use" not in started:
+            raise AssertionError(started)
+    proc, server, log = started
+    try:
         yield server
     finally:
         proc.terminate()
@@ -166,6 +165,48 @@ def s3_server(workdir: Path) -> Iterator[S3]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _start(workdir: Path):
+    """(process, S3, log file) once it serves and takes writes; else why it did not."""
+    weed = weed_binary()
+    if weed is None:
+        raise AssertionError(missing_weed())
+    (workdir / "data").mkdir(parents=True)
+    config = workdir / "s3.json"
+    config.write_text(identities())
+    ports = dict(zip(PORT_FLAGS, _quiet_ports(len(PORT_FLAGS)), strict=True))
+    command = [
+        weed, "server", f"-dir={workdir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        "-s3", f"-s3.config={config}", "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=64", "-volume.max=0", "-iam=false",
+        # Catalog servers on fixed ports: off, so servers of parallel workers never collide.
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
+        *(f"-{name}={port}" for name, port in ports.items()),
+    ]  # fmt: skip
+    log_path = workdir / "weed.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True
+    )
+    server = S3(f"http://127.0.0.1:{ports['s3.port']}")
+
+    def serving() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"weed exited ({proc.returncode}):\n{log_path.read_text()}")
+        return _answers(server.endpoint)
+
+    try:
+        wait_until(serving, 60, f"SeaweedFS S3 at {server.endpoint}", interval=0.2)
+        # The S3 port may answer before a volume is writable: put one object to be sure.
+        probe = f"probe-{os.getpid()}"
+        wait_until(lambda: serving() and _can_write(server, probe), 60, "SeaweedFS writes")
+    except AssertionError as exc:
+        proc.kill()
+        proc.wait()
+        log.close()
+        return str(exc)[-4000:]
+    return proc, server, log
 
 
 def _can_write(server: S3, bucket: str) -> bool:
