@@ -32,7 +32,7 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     """An entry's attachment, read through the storage (disk or bucket): the bucket stays
     private, and the link works whichever replica answers it."""
     entry = get_object_or_404(Entry, pk=pk)
-    if not entry.attachment:
+    if not entry.attachment or not entry.attachment.storage.exists(entry.attachment.name):
         raise Http404("This entry has no attachment.")
     return FileResponse(
         entry.attachment.open("rb"), as_attachment=True, filename=entry.attachment_name()
