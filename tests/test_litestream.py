@@ -151,13 +151,16 @@ def test_records_are_restored_after_the_database_volume_is_lost(stack):
 
 S3_BUCKET = "litestream-backups"
 S3_OVERRIDE = "compose.s3.yaml"
+# As on Fly: the provider's endpoint in the URL (path style, as self-hosted S3 servers need).
+S3_REPLICA_URL = (
+    f"s3://{S3_BUCKET}/db?endpoint=http://s3:{S3_PORT}&region={S3_REGION}&forcePathStyle=true"
+)
 
 
 def s3_override() -> str:
     """web-sq replicating to a bucket as on Fly: an s3:// URL with the provider's endpoint,
     and the keys `fly storage create` sets (AWS_*, which litestream reads too). The S3 server
     is SeaweedFS in the harness's local image, a service on the stack's network."""
-    url = f"s3://{S3_BUCKET}/db?endpoint=http://s3:{S3_PORT}&region={S3_REGION}&forcePathStyle=true"
     return f"""\
 services:
   s3:
@@ -166,7 +169,7 @@ services:
     ports: ["127.0.0.1:${{S3_HOST_PORT:?}}:{S3_PORT}"]
   web-sq:
     environment:
-      LITESTREAM_REPLICA_URL: "{url}"
+      LITESTREAM_REPLICA_URL: "{S3_REPLICA_URL}"
       AWS_ACCESS_KEY_ID: {S3_ACCESS_KEY}
       AWS_SECRET_ACCESS_KEY: {S3_SECRET_KEY}
 """
@@ -221,17 +224,25 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
     assert "passed the integrity check" in local.stdout and table in local.stdout, local.output
     assert words(stack.port, "drilled entry") is not None, "the live database still serves"
 
-    # Now to S3: web-sq is recreated with the bucket as its replica (the database volume
-    # stays), and replicates what it holds; an entry made after the switch must reach it too.
+    # Production's story on S3: a first start on an empty bucket, records replicated, the
+    # drill from this machine, then a lost database volume restored from the bucket. The
+    # database starts afresh: litestream's local state belongs to one replica, and pointing
+    # an existing database at another fails ("LTX file is missing") until `litestream reset`.
     ensure_s3_image()
     s3_port = free_port()
     env = with_s3(stack, s3_port)
     try:
+        compose_s3(stack, env, "down")
+        removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
+        assert removed.returncode == 0, removed.output
         compose_s3(stack, env, "up", "--detach", "--wait", "s3")
         S3(f"http://127.0.0.1:{s3_port}").create_bucket(S3_BUCKET)
-        with timed("litestream: web-sq recreated to replicate to S3"):
-            compose_s3(stack, env, "up", "--detach", "--wait", "--no-deps", stack.web)
-        post_entry(stack.port, "drilled from s3", "written after the switch to the bucket")
+        with timed("litestream: up --wait replicating to S3 (first start)"):
+            compose_s3(stack, env, "up", "--detach", "--wait")
+        log = stack.logs(stack.web)
+        assert f"web.sh: no backup at {S3_REPLICA_URL} yet" in log, log[-3000:]
+        for title in ("drilled from s3", "second s3 entry"):
+            post_entry(stack.port, title, "written to a database that replicates to a bucket")
 
         # From this machine, with the credentials the README gives for the drill, to the
         # bucket's published port. (AWS_CA_BUNDLE, set on some machines for boto, makes
@@ -244,7 +255,7 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
         drill_env.update(
             LITESTREAM_ACCESS_KEY_ID=S3_ACCESS_KEY, LITESTREAM_SECRET_ACCESS_KEY=S3_SECRET_KEY
         )
-
+        wanted = {"drilled from s3", "second s3 entry"}
         attempts = []
 
         def drilled():
@@ -255,7 +266,6 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
             restored = attempts[-1].returncode == 0 and drill_titles(stack.project)
             return attempts[-1] if restored and wanted <= restored else None
 
-        wanted = {"drilled entry", "drilled from s3"}
         try:
             remote = wait_until(drilled, 120, "a drill from the bucket with both entries")
         except AssertionError as exc:
@@ -268,10 +278,22 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
         keys = bucket_keys(s3_port)
         assert keys and all(key.startswith("db/") and key.endswith(".ltx") for key in keys), keys
         assert words(stack.port, "drilled from s3") is not False, "the live database still serves"
+
+        # The database volume lost: web.sh restores it from the bucket when it starts.
+        compose_s3(stack, env, "rm", "--stop", "--force", stack.web, stack.worker)
+        removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
+        assert removed.returncode == 0, removed.output
+        with timed("litestream: up --wait with a restore from S3"):
+            compose_s3(stack, env, "up", "--detach", "--wait")
+        log = stack.logs(stack.web)
+        assert f"web.sh: restored {DB} from {S3_REPLICA_URL}" in log, log[-3000:]
+        for title in wanted:
+            assert words(stack.port, title) is not False, f"{title!r} was not restored"
     finally:
-        # Back to the file replica the other tests use; the S3 service goes.
-        compose_s3(stack, env, "rm", "--stop", "--force", "s3")
-        stack.up(stack.web, deps=False)
+        # The S3 service (with its data) and the containers that used it go; the other tests
+        # start their own.
+        compose_s3(stack, env, "rm", "--stop", "--force", "--volumes", "s3")
+        compose_s3(stack, env, "down")
 
 
 def test_damaged_replica_stops_the_start_with_litestreams_error(stack):
