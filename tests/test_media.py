@@ -12,7 +12,16 @@ import pytest
 from harness.combinations import one
 from harness.commands import free_port, run
 from harness.engine import require_engine
-from harness.s3 import S3, S3_IMAGE, S3_PORT, ensure_s3_image, require_weed
+from harness.s3 import (
+    S3,
+    S3_ACCESS_KEY,
+    S3_IMAGE,
+    S3_PORT,
+    S3_REGION,
+    S3_SECRET_KEY,
+    ensure_s3_image,
+    require_weed,
+)
 from harness.stacks import TOKEN, Stack, download, get, healthy, post_attachment, prepare, timed
 
 pytestmark = pytest.mark.docker
@@ -21,7 +30,7 @@ BUCKET = "media-bucket"
 OVERRIDE = "compose.s3.yaml"
 
 
-def override(s3: S3) -> str:
+def override() -> str:
     """The compose file a team would add for object storage: the names `fly storage create`
     sets, pointing at the S3 service by its name on the stack's network."""
     return f"""\
@@ -34,9 +43,9 @@ services:
     environment: &bucket
       BUCKET_NAME: {BUCKET}
       AWS_ENDPOINT_URL_S3: http://s3:{S3_PORT}
-      AWS_REGION: {s3.region}
-      AWS_ACCESS_KEY_ID: {s3.access_key}
-      AWS_SECRET_ACCESS_KEY: {s3.secret_key}
+      AWS_REGION: {S3_REGION}
+      AWS_ACCESS_KEY_ID: {S3_ACCESS_KEY}
+      AWS_SECRET_ACCESS_KEY: {S3_SECRET_KEY}
     depends_on:
       s3:
         condition: service_healthy
@@ -69,7 +78,7 @@ def stack(render, tmp_path_factory):
     combo = one(database="postgres", worker="huey", worker_broker="redis", secrets="dotenv")
     project = prepare(render(combo), tmp_path_factory.mktemp("media") / "project")
     stack = BucketStack(project, f"sdt-{TOKEN}-media", "pg")
-    (project / OVERRIDE).write_text(override(S3("")))
+    (project / OVERRIDE).write_text(override())
     yield stack
     stack.remove()
 
