@@ -58,7 +58,11 @@ STANDIN_LABEL = "org.start-django.standin"
 RECIPE_LABEL = "org.start-django.standin.recipe"
 PYTHON_VERSION_LABEL = "org.start-django.standin.python-version"
 # Images this suite builds or imports are named here; `forget` removes them.
-SUITE_REPOSITORIES = ("start-django-standin/", "start-django-test/")
+SUITE_REPOSITORIES = (
+    "start-django-standin/",
+    "start-django-test/",
+    "sdt-seaweedfs:",
+)  # harness/s3.py
 
 
 @dataclasses.dataclass(frozen=True)

@@ -209,6 +209,7 @@ NOT_RUNNABLE = {
     "fly-scale.sh": "needs flyctl and a Fly.io account",
     "fly-secrets-op.sh": "needs flyctl, the 1Password CLI and both accounts",
     "fly-tigris.sh": "needs flyctl and a Fly.io account",
+    "fly-media.sh": "needs flyctl and a Fly.io account",
     "fly-deploy.sh": "needs flyctl and a Fly.io account",
     "fly-restore-drill.sh": "needs a production bucket and its credentials",
     "benchmark.sh": "a measurement that takes minutes, run by hand; it writes docs/benchmark.md",

@@ -187,6 +187,61 @@ def post_entry(port: int, title: str, body: str, origin: str | None = None) -> N
     assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
 
 
+def post_attachment(port: int, title: str, filename: str, content: bytes) -> None:
+    """Create an entry with an attachment through the form, as a browser posts it
+    (multipart/form-data, CSRF cookie and token as in post_entry)."""
+    status, headers, page = get(port, "/")
+    assert status == 200, f"GET / answered {status}: {page[:500]}"
+    cookies = SimpleCookie()
+    for value in headers.get_all("Set-Cookie") or []:
+        cookies.load(value)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token and "csrftoken" in cookies, "no CSRF cookie or token on the page"
+    boundary = f"sdt-{os.urandom(8).hex()}"
+    fields = {"csrfmiddlewaretoken": token[1], "title": title, "body": ""}
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; '
+        f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    origin = f"http://localhost:{port}"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/",
+            body=b"".join(parts),
+            headers={
+                "Host": f"localhost:{port}",
+                "Cookie": f"csrftoken={cookies['csrftoken'].value}",
+                "Origin": origin,
+                "Referer": f"{origin}/",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        response = conn.getresponse()
+        text = response.read().decode(errors="replace")
+    finally:
+        conn.close()
+    assert response.status == 302, f"POST / answered {response.status}: {text[:800]}"
+
+
+def download(port: int, path: str) -> tuple[int, bytes]:
+    """GET path from 127.0.0.1:port as the local browser does: (status, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Host": f"localhost:{port}"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
 def words(port: int, title: str, origin: str | None = None) -> int | None | bool:
     """On the list page: the entry's word count once processed, None while pending,
     False when the entry is not listed."""

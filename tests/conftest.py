@@ -14,6 +14,7 @@ from harness import renders
 from harness.checks import ContentCache
 from harness.combinations import Combination
 from harness.commands import require
+from harness.s3 import S3, missing_weed, s3_server
 from harness.services import missing_postgres, missing_redis, postgres_server, redis_server
 from harness.template_repo import TemplateRepo
 
@@ -84,3 +85,13 @@ def redis_url(tmp_path_factory):
         require(missing)
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory) -> S3:
+    """A real S3 server (SeaweedFS) on 127.0.0.1 for the session: endpoint and its one key
+    pair. Each test makes its own bucket (S3.create_bucket)."""
+    if missing := missing_weed():
+        require(missing)
+    with s3_server(tmp_path_factory.mktemp("s3")) as server:
+        yield server

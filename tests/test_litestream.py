@@ -10,14 +10,26 @@ needs when it runs alone (or on another xdist worker).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
 import pytest
 
 from harness.combinations import one
-from harness.commands import run, tool, wait_until
+from harness.commands import free_port, run, tool, wait_until
 from harness.engine import ensure_for_dockerfile, require_engine
 from harness.renders import answers_of
+from harness.s3 import (
+    S3,
+    S3_ACCESS_KEY,
+    S3_IMAGE,
+    S3_PORT,
+    S3_REGION,
+    S3_SECRET_KEY,
+    ensure_s3_image,
+    require_weed,
+)
 from harness.stacks import (
     TOKEN,
     Stack,
@@ -50,6 +62,8 @@ def stack(render, tmp_path_factory):
     yield stack
     stack.remove()
     # A volume first made by volume_shell() (not by compose) is not removed by `down -v`.
+    # The drill's S3 service (tests' override file) is not in compose.yaml: `down` skips it.
+    run(["docker", "rm", "--force", "--volumes", f"{stack.name}-s3-1"])
     volumes = [stack.volume(name) for name in ("sq-data", "sq-replica", "media")]
     run(["docker", "volume", "rm", "--force", *volumes])
 
@@ -135,22 +149,70 @@ def test_records_are_restored_after_the_database_volume_is_lost(stack):
         assert words(stack.port, title) == count, f"{title!r} was not restored"
 
 
-def replica_on_the_host(stack: Stack, dest) -> str:
-    """The replica volume's files copied to a host folder: the URL a restore from it takes."""
-    dest.mkdir()
-    script = (
-        f"set -o pipefail; docker run --rm --network none --user 0"
-        f" --volume {stack.volume('sq-replica')}:/replica:ro {stack.base}"
-        f" tar -C /replica -c . | tar -x -C {dest}"
-    )
-    copied = run(["bash", "-c", script], timeout=120)
-    assert copied.returncode == 0, copied.output
-    return f"file://{dest}/db"
+S3_BUCKET = "litestream-backups"
+S3_OVERRIDE = "compose.s3.yaml"
+# As on Fly: the provider's endpoint in the URL (path style, as self-hosted S3 servers need).
+S3_REPLICA_URL = (
+    f"s3://{S3_BUCKET}/db?endpoint=http://s3:{S3_PORT}&region={S3_REGION}&forcePathStyle=true"
+)
 
 
-def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack, tmp_path):
+def s3_override() -> str:
+    """web-sq replicating to a bucket as on Fly: an s3:// URL with the provider's endpoint,
+    and the keys `fly storage create` sets (AWS_*, which litestream reads too). The S3 server
+    is SeaweedFS in the harness's local image, a service on the stack's network."""
+    return f"""\
+services:
+  s3:
+    image: {S3_IMAGE}
+    profiles: [sq]
+    ports: ["127.0.0.1:${{S3_HOST_PORT:?}}:{S3_PORT}"]
+  web-sq:
+    environment:
+      LITESTREAM_REPLICA_URL: "{S3_REPLICA_URL}"
+      AWS_ACCESS_KEY_ID: {S3_ACCESS_KEY}
+      AWS_SECRET_ACCESS_KEY: {S3_SECRET_KEY}
+"""
+
+
+def with_s3(stack: Stack, s3_port: int) -> dict[str, str]:
+    """The stack's environment with the S3 override file added to compose.yaml."""
+    (stack.project / S3_OVERRIDE).write_text(s3_override())
+    return {
+        **stack.env(),
+        "COMPOSE_FILE": f"compose.yaml:{S3_OVERRIDE}",
+        "S3_HOST_PORT": str(s3_port),
+    }
+
+
+def compose_s3(stack: Stack, env: dict[str, str], *args: str):
+    command = ["docker", "compose", "-p", stack.name, "--profile", stack.profile, *args]
+    result = run(command, cwd=stack.project, env=env, timeout=600)
+    assert result.returncode == 0, f"{result.output}\n{stack.logs()[-3000:]}"
+    return result
+
+
+def bucket_keys(s3_port: int) -> list[str]:
+    client = S3(f"http://127.0.0.1:{s3_port}").client()
+    return [item["Key"] for item in client.list_objects_v2(Bucket=S3_BUCKET).get("Contents", [])]
+
+
+def drill_titles(project) -> set[str]:
+    """The entry titles in the scratch file the last drill restored on this machine."""
+    with contextlib.closing(sqlite3.connect(project / "drill.sqlite3")) as db:
+        table = next(
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name.endswith("_entry")
+        )
+        return {title for (title,) in db.execute(f"SELECT title FROM {table}")}
+
+
+def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack):
     """`just restore-drill` as a team runs it: against the local stack's replica (inside the
-    web container), and against a replica URL from this machine (litestream from PyPI)."""
+    web container), and from this machine (litestream from PyPI) against a bucket on a real
+    S3 server that the web container replicates to, as production does on Fly."""
+    require_weed()
     if not healthy(stack.port):
         stack.up(build=True)
     post_entry(stack.port, "drilled entry", "restored into a scratch file")
@@ -162,13 +224,76 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
     assert "passed the integrity check" in local.stdout and table in local.stdout, local.output
     assert words(stack.port, "drilled entry") is not None, "the live database still serves"
 
-    url = replica_on_the_host(stack, tmp_path / "replica")
-    remote = run(
-        [tool("just"), "restore-drill", url], cwd=stack.project, env=stack.env(), timeout=300
-    )
-    assert remote.returncode == 0, remote.output
-    assert "passed the integrity check" in remote.stdout and table in remote.stdout, remote.output
-    assert (stack.project / "drill.sqlite3").is_file()
+    # Production's story on S3: a first start on an empty bucket, records replicated, the
+    # drill from this machine, then a lost database volume restored from the bucket. The
+    # database starts afresh: litestream's local state belongs to one replica, and pointing
+    # an existing database at another fails ("LTX file is missing") until `litestream reset`.
+    ensure_s3_image()
+    s3_port = free_port()
+    env = with_s3(stack, s3_port)
+    try:
+        compose_s3(stack, env, "down")
+        removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
+        assert removed.returncode == 0, removed.output
+        compose_s3(stack, env, "up", "--detach", "--wait", "s3")
+        S3(f"http://127.0.0.1:{s3_port}").create_bucket(S3_BUCKET)
+        with timed("litestream: up --wait replicating to S3 (first start)"):
+            compose_s3(stack, env, "up", "--detach", "--wait")
+        log = stack.logs(stack.web)
+        assert f"web.sh: no backup at {S3_REPLICA_URL} yet" in log, log[-3000:]
+        for title in ("drilled from s3", "second s3 entry"):
+            post_entry(stack.port, title, "written to a database that replicates to a bucket")
+
+        # From this machine, with the credentials the README gives for the drill, to the
+        # bucket's published port. (AWS_CA_BUNDLE, set on some machines for boto, makes
+        # litestream's AWS client refuse to start: not part of a drill's environment.)
+        url = (
+            f"s3://{S3_BUCKET}/db?endpoint=http://127.0.0.1:{s3_port}"
+            f"&region={S3_REGION}&forcePathStyle=true"
+        )
+        drill_env = {k: v for k, v in stack.env().items() if k != "AWS_CA_BUNDLE"}
+        drill_env.update(
+            LITESTREAM_ACCESS_KEY_ID=S3_ACCESS_KEY, LITESTREAM_SECRET_ACCESS_KEY=S3_SECRET_KEY
+        )
+        wanted = {"drilled from s3", "second s3 entry"}
+        attempts = []
+
+        def drilled():
+            """A drill that passed and brought back both entries (replication takes a moment)."""
+            attempts.append(
+                run([tool("just"), "restore-drill", url], cwd=stack.project, env=drill_env)
+            )
+            restored = attempts[-1].returncode == 0 and drill_titles(stack.project)
+            return attempts[-1] if restored and wanted <= restored else None
+
+        try:
+            remote = wait_until(drilled, 120, "a drill from the bucket with both entries")
+        except AssertionError as exc:
+            keys = bucket_keys(s3_port)
+            log = stack.logs(stack.web)[-3000:]
+            raise AssertionError(f"{exc}\n{attempts[-1].output}\n{keys}\n{log}") from None
+        assert "passed the integrity check" in remote.stdout and table in remote.stdout, (
+            remote.output
+        )
+        keys = bucket_keys(s3_port)
+        assert keys and all(key.startswith("db/") and key.endswith(".ltx") for key in keys), keys
+        assert words(stack.port, "drilled from s3") is not False, "the live database still serves"
+
+        # The database volume lost: web.sh restores it from the bucket when it starts.
+        compose_s3(stack, env, "rm", "--stop", "--force", stack.web, stack.worker)
+        removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
+        assert removed.returncode == 0, removed.output
+        with timed("litestream: up --wait with a restore from S3"):
+            compose_s3(stack, env, "up", "--detach", "--wait")
+        log = stack.logs(stack.web)
+        assert f"web.sh: restored {DB} from {S3_REPLICA_URL}" in log, log[-3000:]
+        for title in wanted:
+            assert words(stack.port, title) is not False, f"{title!r} was not restored"
+    finally:
+        # The S3 service (with its data) and the containers that used it go; the other tests
+        # start their own.
+        compose_s3(stack, env, "rm", "--stop", "--force", "--volumes", "s3")
+        compose_s3(stack, env, "down")
 
 
 def test_damaged_replica_stops_the_start_with_litestreams_error(stack):

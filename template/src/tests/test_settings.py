@@ -41,6 +41,25 @@ def test_a_malformed_boolean_is_rejected():
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+def test_a_bucket_without_its_keys_is_a_clear_error():
+    result = run_manage("check", DEBUG="true", BUCKET_NAME="media")
+    assert result.returncode != 0
+    assert "BUCKET_NAME is set: AWS_ACCESS_KEY_ID" in result.stderr
+
+
+def test_media_go_to_the_bucket_only_when_one_is_configured():
+    show = ["shell", "-c", "from django.conf import settings; print(settings.STORAGES['default'])"]
+    on_disk = run_manage(*show, DEBUG="true")
+    assert "FileSystemStorage" in on_disk.stdout, on_disk.stderr
+    keys = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
+    in_bucket = run_manage(
+        *show, DEBUG="true", BUCKET_NAME="media", AWS_ENDPOINT_URL_S3="https://s3.test", **keys
+    )
+    assert "storages.backends.s3.S3Storage" in in_bucket.stdout, in_bucket.stderr
+    assert "'bucket_name': 'media'" in in_bucket.stdout
+    assert "'endpoint_url': 'https://s3.test'" in in_bucket.stdout
+
+
 def test_debug_runs_without_any_environment():
     result = run_manage("check", DEBUG="true")
     assert result.returncode == 0, result.stderr

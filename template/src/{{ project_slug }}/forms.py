@@ -6,4 +6,4 @@ from .models import Entry
 class EntryForm(forms.ModelForm):
     class Meta:
         model = Entry
-        fields = ["title", "body"]
+        fields = ["title", "body", "attachment"]
