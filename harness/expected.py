@@ -49,6 +49,7 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
         "src/scripts/restore_check.py": c.use_litestream,
         "src/scripts/worker.sh": c.use_huey,
         "src/scripts/together.sh": c.use_huey,
+        f"src/{slug}/management/commands/requeue_stale_entries.py": c.use_huey,
         "compose.debug.yaml": c.get("debugpy"),
         ".vscode/launch.json": c.get("debugpy"),
         ".env.example": c.get("secrets") == "dotenv",

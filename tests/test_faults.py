@@ -1,10 +1,12 @@
 """Faults a production stack survives, on a real PostgreSQL + Redis + huey stack: PostgreSQL
-restarted under steady traffic, Redis killed with tasks queued. The load is bounded (one
-request every 50 ms, for a minute at most) and stays on 127.0.0.1."""
+restarted under steady traffic, Redis killed with tasks queued, a worker killed mid-task.
+The load is bounded (one request every 50 ms, for a minute at most) and stays on 127.0.0.1."""
 
 from __future__ import annotations
 
 import http.client
+import re
+import subprocess
 import threading
 import time
 from typing import Self
@@ -12,11 +14,13 @@ from typing import Self
 import pytest
 
 from harness.combinations import one
-from harness.commands import wait_until
+from harness.commands import run, wait_until
 from harness.engine import require_engine
 from harness.stacks import TOKEN, Stack, get, healthy, post_entry, prepare, timed, words
 
 pytestmark = pytest.mark.docker
+
+STALE_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +28,10 @@ def stack(render, tmp_path_factory):
     require_engine()
     combo = one(database="postgres", worker="huey", worker_broker="redis")
     project = prepare(render(combo), tmp_path_factory.mktemp("faults") / "project")
+    # Entries unprocessed for 5 s are stale (the default is 10 minutes): the worker's startup
+    # sweep then picks up what a killed worker lost within the test's time.
+    with (project / ".env").open("a") as env:
+        env.write(f"STALE_ENTRY_SECONDS={STALE_SECONDS}\n")
     stack = Stack(project, f"sdt-{TOKEN}-faults", "pg")
     with timed("faults: up --build --wait"):
         stack.up(build=True)
@@ -106,9 +114,104 @@ def test_tasks_queued_when_redis_is_killed_are_all_processed(stack):
         return "aof_enabled:1" in info and "aof_pending_bio_fsync:0" in info
 
     wait_until(synced, 10, "Redis's append-only file synced")
-    for step in (("kill", "redis"), ("start", "redis"), ("start", stack.worker)):
+    for step in (("kill", "redis"), ("start", "redis")):
         result = stack.compose(*step, timeout=120)
         assert result.returncode == 0, result.output
+    # The tasks themselves survived: the started worker's sweep would enqueue these entries
+    # again anyway (they are stale within seconds here), so their processing alone proves
+    # nothing about the queue.
+    queued = lambda: stack.exec("redis", "redis-cli", "LLEN", f"huey.redis.{slug(stack)}").stdout
+    assert wait_until(lambda: queued().strip().isdigit() and int(queued()), 30, "Redis answers")
+    assert int(queued()) == len(titles), "tasks lost with Redis's restart"
+    assert stack.compose("start", stack.worker, timeout=120).returncode == 0
     wait_until(lambda: healthy(stack.port), 60, "/health/ all ok with Redis back")
     for title in titles:
         assert wait_until(lambda t=title: words(stack.port, t), 90, f"{title!r} processed")
+
+
+def slug(stack: Stack) -> str:
+    """The project's package name (its app, its tables' prefix, its huey queue's name)."""
+    return next((stack.project / "src").glob("*/tasks.py")).parent.name
+
+
+def startup_sweeps(stack: Stack) -> list[int]:
+    """How many entries each start of the worker enqueued again (scripts/worker.sh)."""
+    found = re.findall(r"stale entries enqueued again: (\d+)", stack.logs(stack.worker))
+    return [int(n) for n in found]
+
+
+def psql(stack: Stack, sql: str) -> str:
+    result = stack.exec("postgres", "psql", "-U", "app", "-d", "app", "-qtAX", "-c", sql)
+    assert result.returncode == 0, result.output
+    return result.stdout.strip()
+
+
+class RowLock:
+    """An entry's row locked (SELECT ... FOR UPDATE) by a psql session in the postgres
+    container, held open on a stdin pipe until the block ends (then rolled back)."""
+
+    def __init__(self, stack: Stack, table: str, pk: int) -> None:
+        self.stack, self.sql = stack, f"BEGIN; SELECT id FROM {table} WHERE id = {pk} FOR UPDATE;\n"
+        self.pk = pk
+
+    def __enter__(self) -> Self:
+        command = ["docker", "compose", "-p", self.stack.name, "--profile", self.stack.profile,
+                   "exec", "-T", "postgres", "psql", "-U", "app", "-d", "app", "-qtAX"]  # fmt: skip
+        self.session = subprocess.Popen(
+            command, cwd=self.stack.project, env=self.stack.env(), text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.session.stdin.write(self.sql)
+        self.session.stdin.flush()
+        line = self.session.stdout.readline().strip()  # the row, once it is locked
+        assert line == str(self.pk), f"psql did not lock the row: {line!r}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.session.communicate("ROLLBACK;\n", timeout=60)
+
+
+def test_a_worker_killed_mid_task_leaves_the_entry_processed_once(stack):
+    """The worker is caught inside the task, its UPDATE waiting for a row lock another
+    session holds, and killed (SIGKILL: no graceful shutdown). Its task is gone with it (huey
+    took it off the queue); the restarted worker's startup sweep enqueues the entry again.
+    The session the dead worker left in PostgreSQL gets the lock first once it is released,
+    but its UPDATE is in a transaction nobody will commit: it rolls back when the session
+    finds its client gone. So exactly one "processed" line, from the restarted worker."""
+    table = f"{slug(stack)}_entry"
+    title, body = "caught mid-task by a SIGKILL", "four words in here"
+    with Traffic(stack.port) as traffic:
+        assert stack.compose("stop", stack.worker, timeout=120).returncode == 0
+        post_entry(stack.port, title, body)  # its task waits in Redis
+        posted = time.monotonic()
+        pk = int(psql(stack, f"SELECT id FROM {table} WHERE title = '{title}'"))
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            f" AND query LIKE 'UPDATE \"{table}\"%'"
+        )
+        with RowLock(stack, table, pk):
+            assert stack.compose("start", stack.worker, timeout=120).returncode == 0
+            # One UPDATE waiting, or two: the worker's startup sweep may have found the entry
+            # stale already and enqueued it a second time.
+            wait_until(lambda: psql(stack, waiting) != "0", 90, "the worker's UPDATE waiting")
+            killed = run(["docker", "kill", "--signal", "KILL", stack.container(stack.worker)])
+            assert killed.returncode == 0, killed.output
+            gone = lambda: not stack.inspect(stack.worker)["State"]["Running"]
+            wait_until(gone, 30, "the worker killed")
+        # The lock is released. Docker's restart policy leaves alone a container stopped with
+        # `docker kill` (a manual stop), so the worker is started here, the entry stale by now.
+        time.sleep(max(0.0, posted + STALE_SECONDS + 1 - time.monotonic()))
+        assert stack.compose("start", stack.worker, timeout=120).returncode == 0
+        processed_words = wait_until(
+            lambda: words(stack.port, title), 90, "processed after the kill"
+        )
+        assert processed_words == len(f"{title} {body}".split())
+        # Found by the restarted worker's startup sweep, not at the schedule's next turn.
+        assert startup_sweeps(stack)[-1] == 1, stack.logs(stack.worker)[-3000:]
+        time.sleep(STALE_SECONDS + 1)  # time for any second copy of the task: it must not log
+    processed = [
+        line for line in stack.logs(stack.worker).splitlines() if f"entry {pk} processed" in line
+    ]
+    assert len(processed) == 1, processed
+    assert psql(stack, waiting) == "0", "a session still waits on the entry's row"
+    assert traffic.since(0) and [s for s in traffic.since(0) if s != 200] == []

@@ -23,10 +23,23 @@ class Entry(models.Model):
         """The file's own name, without the folders the storage keeps it under."""
         return self.attachment.name.rsplit("/", 1)[-1]
 
-    def process(self) -> None:
-        """Count the words and stamp the time: the work a background task does."""
+    def process(self) -> bool:
+        """Count the words and stamp the time: the work a background task does. Done at most
+        once: a requeued or doubled task finds the entry processed and changes nothing.
+        Returns whether this call did the work."""
+        from django.db import transaction
         from django.utils import timezone
 
-        self.word_count = len(f"{self.title} {self.body}".split())
-        self.processed_at = timezone.now()
-        self.save(update_fields=["word_count", "processed_at"])
+        word_count = len(f"{self.title} {self.body}".split())
+        processed_at = timezone.now()
+        # In a transaction even though it is one statement: the UPDATE then commits only when
+        # this process asks for it. A worker killed while the UPDATE waits for a row lock
+        # leaves its server session behind, and that session would otherwise commit the
+        # work once the lock is free, with no process left to know.
+        with transaction.atomic():
+            done = Entry.objects.filter(pk=self.pk, processed_at__isnull=True).update(
+                word_count=word_count, processed_at=processed_at
+            )
+        if done:
+            self.word_count, self.processed_at = word_count, processed_at
+        return bool(done)
