@@ -10,14 +10,18 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+import yaml
+
 from harness.commands import BIN, free_port, run, tool, uv_env, wait_until
 from harness.engine import ensure_images, remove_images
+from harness.s3 import S3, S3_ACCESS_KEY, S3_PORT, S3_REGION, S3_SECRET_KEY, ensure_s3_image
 
 
 def ensure_swarm() -> bool:
@@ -34,15 +38,60 @@ def leave_swarm() -> None:
     run(["docker", "swarm", "leave", "--force"], timeout=120)
 
 
+BUCKET = "media"
+
+
+def readme_bucket_override(project: Path) -> dict:
+    """The stack.override.yaml the project's README shows for uploads in a bucket."""
+    readme = (project / "README.md").read_text()
+    section = readme[readme.index("Uploads go to a bucket") :]
+    return yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL)[1])
+
+
 class SwarmStack:
     """One deployed stack.yaml. Images, secrets and volumes carry the stack's name (the
-    suite's prefix), so `harness.engine forget` finds whatever a stopped run left."""
+    suite's prefix), so `harness.engine forget` finds whatever a stopped run left.
 
-    def __init__(self, project: Path, name: str) -> None:
+    With `bucket`, uploads go to S3 as the README says: its stack.override.yaml, with the
+    values pointing at a SeaweedFS service (harness.s3's image) on the stack's network, its
+    port published on 127.0.0.1 for the tests' own client, and the secret key in .env."""
+
+    def __init__(self, project: Path, name: str, bucket: bool = False) -> None:
         self.project = project
         self.name = name
         self.port = free_port()
         self.repository = f"{name}-app"
+        self.s3_port = free_port() if bucket else None
+        if bucket:
+            self._add_bucket()
+
+    def _add_bucket(self) -> None:
+        override = readme_bucket_override(self.project)
+        for service in override["services"].values():
+            service["environment"].update(
+                BUCKET_NAME=BUCKET,
+                AWS_ENDPOINT_URL_S3=f"http://s3:{S3_PORT}",
+                AWS_REGION=S3_REGION,
+                AWS_ACCESS_KEY_ID=S3_ACCESS_KEY,
+                # The sweep every minute, so a test sees its periods (once each) in minutes.
+                STALE_ENTRY_SECONDS="60",
+            )
+        override.pop("x-bucket", None)
+        override["services"]["s3"] = {
+            "image": ensure_s3_image(),
+            "ports": [{"target": S3_PORT, "published": self.s3_port, "mode": "host"}],
+            "deploy": {"endpoint_mode": "dnsrr"},
+        }
+        (self.project / "stack.override.yaml").write_text(yaml.safe_dump(override))
+        with (self.project / ".env").open("a") as env:
+            env.write(f"AWS_SECRET_ACCESS_KEY={S3_SECRET_KEY}\n")
+
+    def s3(self):
+        """A boto3 client on the stack's S3 service, with the bucket made."""
+        client = S3(f"http://127.0.0.1:{self.s3_port}").client()
+        if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+            client.create_bucket(Bucket=BUCKET)
+        return client
 
     def env(self) -> dict[str, str]:
         path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
