@@ -144,17 +144,20 @@ def test_rows_and_media_survive_the_update_and_the_kill_on_every_replica(swarm):
 
 def test_the_periodic_sweep_runs_once_per_period_with_two_workers(swarm):
     """Each worker's scheduler enqueues the sweep every minute here (STALE_ENTRY_SECONDS=60);
-    one run per minute claims the period. The module has run for minutes by now; if the
-    workers (replaced by the update) have not yet both fired, a boundary or two more."""
+    one run per minute claims the period. Read from every worker task's logs, those the
+    update and the kill replaced included (any consumer may run a sweep another enqueued)."""
     for _ in range(3):
-        fired: Counter[str] = Counter()
-        claimed: Counter[str] = Counter()
-        for container in swarm.containers("worker"):
-            logs = run(["docker", "logs", container["Id"]]).output
-            fired[container["Id"]] = logs.count("Enqueueing periodic task")
-            claimed.update(re.findall(r"sweep of (requeue_stale_entries:\S+) claimed", logs))
-        if len(fired) == 2 and min(fired.values()) > 0:
+        fired: Counter[str] = Counter()  # per task
+        claimed: Counter[str] = Counter()  # per period
+        logs = run(["docker", "service", "logs", "--no-trunc", swarm.service("worker")]).output
+        for line in logs.splitlines():
+            task, _, message = line.partition("|")
+            if "Enqueueing periodic task" in message:
+                fired[task.strip()] += 1
+            claimed.update(re.findall(r"sweep of (requeue_stale_entries:\S+) claimed", message))
+        if len(fired) >= 2 and claimed:
             break
-        time.sleep(65 - time.time() % 60)
-    assert len(fired) == 2 and min(fired.values()) > 0, f"both schedulers fired: {fired}"
-    assert claimed and set(claimed.values()) == {1}, claimed
+        time.sleep(65 - time.time() % 60)  # one more minute boundary
+    assert len(fired) >= 2, f"two schedulers fired: {fired}"
+    assert sum(fired.values()) > len(claimed), (fired, claimed)  # some firings found it taken
+    assert claimed and set(claimed.values()) == {1}, f"{claimed}\n{logs[-3000:]}"

@@ -39,7 +39,9 @@ def _environ_get(node: ast.expr) -> bool:
 def _first_read(node: ast.expr) -> bool:
     """`os.environ.get(NAME)` or `env_secret(NAME)`: what `... or DEFAULT` may follow."""
     return _environ_get(node) or (
-        isinstance(node, ast.Call) and bool(node.args) and getattr(node.func, "id", "") == "env_secret"
+        isinstance(node, ast.Call)
+        and bool(node.args)
+        and getattr(node.func, "id", "") == "env_secret"
     )
 
 
