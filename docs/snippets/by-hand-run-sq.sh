@@ -12,7 +12,7 @@ docker run -d --name cafe-ledger-web --network cafe-ledger-net \
   -v cafe-ledger-replica:/replica \
   -p 127.0.0.1:8080:8080 \
   cafe-ledger-sq
-timeout 120 sh -c 'until curl -fsS http://127.0.0.1:8080/health/; do sleep 2; done'
+timeout 120 sh -c 'until curl -fsS http://127.0.0.1:8080/health/ | grep "\"status\": \"ok\""; do sleep 2; done'
 docker run -d --name cafe-ledger-worker --network cafe-ledger-net \
   --env-file .env \
   -e DATABASE_URL=sqlite:////data/db.sqlite3 \
