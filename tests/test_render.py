@@ -475,7 +475,10 @@ def test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica(project, combo,
         assert "migrate" in services and web["environment"]["MIGRATE_ON_START"] == "false"
         if combo.use_redis:
             assert services["worker"]["deploy"]["replicas"] == 2
+        if combo.use_huey and not combo.use_redis:
+            assert services["worker"]["deploy"]["replicas"] == 1
     else:
         assert (web["deploy"]["replicas"], order) == (1, "stop-first")
-    if combo.use_huey and not (combo.use_postgres and combo.use_redis):
-        assert services["worker"]["deploy"]["replicas"] == 1
+        # The worker, if any, runs beside web: nothing opens the database before its restore.
+        assert "worker" not in services
+        assert web["environment"].get("WORKER_BESIDE_WEB") == ("true" if combo.use_huey else None)
