@@ -6,7 +6,8 @@ test_fly_image.py, ...) and for scripts/benchmark.
 * `Stack`: one compose project (`docker compose -p NAME --profile P`) on its own loopback
   port; its name is unique to this test session, so its containers, volumes and images never
   meet another session's on the same engine.
-* HTTP from the host to 127.0.0.1 only: `get()`, `post_entry()`, `words()`.
+* HTTP from the host to 127.0.0.1 only: `get()`, `post_entry()`, `words()`, and `Load`,
+  steady traffic from threads, bounded in requests and seconds.
 * `TIMINGS` / `timed()`: durations the suite measured, shown in pytest's terminal summary.
 """
 
@@ -19,10 +20,13 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlencode
 
 from harness.commands import free_port, run, tool, uv_env
@@ -257,6 +261,79 @@ def words(port: int, title: str, origin: str | None = None) -> int | None | bool
     if match[1] == "pending":
         return None
     return int(match[2].split()[0])
+
+
+@dataclass
+class Answer:
+    started: float
+    seconds: float
+    status: int  # 0: no HTTP answer at all
+
+
+@dataclass
+class Load:
+    """GET `path` from `threads` threads back to back (a pause of `pause` s between one
+    thread's requests), from entering the block until leaving it, or `limit` requests, or
+    `max_seconds`: whichever comes first."""
+
+    port: int
+    threads: int = 4
+    pause: float = 0.02
+    limit: int = 20000
+    max_seconds: float = 300
+    path: str = "/"
+    answers: list[Answer] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = [
+            threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)
+        ]
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self._lock:
+                if len(self.answers) >= self.limit:
+                    return
+            started = time.monotonic()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+                conn.request("GET", self.path, headers={"Host": f"localhost:{self.port}"})
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+            with self._lock:
+                self.answers.append(Answer(started, time.monotonic() - started, status))
+            self._stop.wait(self.pause)
+
+    def __enter__(self) -> Self:
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=30)
+
+    def between(self, start: float, end: float = float("inf")) -> list[Answer]:
+        with self._lock:
+            return [a for a in self.answers if start <= a.started <= end]
+
+    @staticmethod
+    def summary(answers: list[Answer]) -> dict:
+        ok = sorted(a.seconds for a in answers if a.status == 200)
+        return {
+            "sent": len(answers),
+            "failed": sum(1 for a in answers if a.status != 200),
+            "statuses": sorted({a.status for a in answers}),
+            "p95_ms": round(ok[max(int(len(ok) * 0.95) - 1, 0)] * 1000, 1) if ok else None,
+        }
 
 
 # --- compose stacks ------------------------------------------------------------------

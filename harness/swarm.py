@@ -7,21 +7,18 @@ DNS round robin, which is what it does on any kernel (see the project's stack.ya
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
 
 import yaml
 
 from harness.commands import BIN, free_port, run, tool, uv_env, wait_until
 from harness.engine import ensure_images, remove_images
 from harness.s3 import S3, S3_ACCESS_KEY, S3_PORT, S3_REGION, S3_SECRET_KEY, ensure_s3_image
+from harness.stacks import Load
 
 
 def ensure_swarm() -> bool:
@@ -144,10 +141,6 @@ class SwarmStack:
             healthy = [c for c in healthy if c["Config"]["Image"].endswith(f":{tag}")]
         return len(healthy) == count and len(self.containers(service)) == count
 
-    def logs(self, service: str) -> str:
-        result = run(["docker", "service", "logs", "--raw", "--no-trunc", self.service(service)])
-        return result.output
-
     def remove(self) -> None:
         """The stack, then its volumes, secrets and images (volumes outlive `stack rm`)."""
         run(["docker", "stack", "rm", "--detach=false", self.name], timeout=300)
@@ -165,79 +158,6 @@ class SwarmStack:
         images = run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
                       self.repository])  # fmt: skip
         remove_images(*images.stdout.split())
-
-
-@dataclass
-class Answer:
-    started: float
-    seconds: float
-    status: int  # 0: no HTTP answer at all
-
-
-@dataclass
-class Load:
-    """GET `path` from `threads` threads back to back (a pause of `pause` s between one
-    thread's requests), from entering the block until leaving it, or `limit` requests, or
-    `max_seconds`: whichever comes first."""
-
-    port: int
-    threads: int = 4
-    pause: float = 0.02
-    limit: int = 20000
-    max_seconds: float = 300
-    path: str = "/"
-    answers: list[Answer] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._workers = [
-            threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)
-        ]
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + self.max_seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            with self._lock:
-                if len(self.answers) >= self.limit:
-                    return
-            started = time.monotonic()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-                conn.request("GET", self.path, headers={"Host": f"localhost:{self.port}"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                status = 0
-            with self._lock:
-                self.answers.append(Answer(started, time.monotonic() - started, status))
-            self._stop.wait(self.pause)
-
-    def __enter__(self) -> Self:
-        for worker in self._workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=30)
-
-    def between(self, start: float, end: float = float("inf")) -> list[Answer]:
-        with self._lock:
-            return [a for a in self.answers if start <= a.started <= end]
-
-    @staticmethod
-    def summary(answers: list[Answer]) -> dict:
-        ok = sorted(a.seconds for a in answers if a.status == 200)
-        return {
-            "sent": len(answers),
-            "failed": sum(1 for a in answers if a.status != 200),
-            "statuses": sorted({a.status for a in answers}),
-            "p95_ms": round(ok[max(int(len(ok) * 0.95) - 1, 0)] * 1000, 1) if ok else None,
-        }
 
 
 # --- the measured scenarios: tests/test_swarm.py holds them to their promises, and

@@ -4,10 +4,8 @@ The load is bounded (one request every 50 ms, for a minute at most) and stays on
 
 from __future__ import annotations
 
-import http.client
 import re
 import subprocess
-import threading
 import time
 from typing import Self
 
@@ -16,7 +14,7 @@ import pytest
 from harness.combinations import one
 from harness.commands import run, wait_until
 from harness.engine import require_engine
-from harness.stacks import TOKEN, Stack, get, healthy, post_entry, prepare, timed, words
+from harness.stacks import TOKEN, Load, Stack, healthy, post_entry, prepare, timed, words
 
 pytestmark = pytest.mark.docker
 
@@ -39,35 +37,9 @@ def stack(render, tmp_path_factory):
     stack.remove()
 
 
-class Traffic:
-    """GET / every `every` seconds from a thread, until the block ends or `limit` requests:
-    each answer as (when, status), status 0 when no HTTP answer came."""
-
-    def __init__(self, port: int, every: float = 0.05, limit: int = 1200) -> None:
-        self.port, self.every, self.limit = port, every, limit
-        self.answers: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set() and len(self.answers) < self.limit:
-            try:
-                status = get(self.port, "/")[0]
-            except (OSError, http.client.HTTPException):
-                status = 0
-            self.answers.append((time.time(), status))
-            self._stop.wait(self.every)
-
-    def since(self, moment: float) -> list[int]:
-        return [status for when, status in self.answers if when > moment]
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+def statuses(load: Load, moment: float) -> list[int]:
+    """The status of each request sent after `moment` (time.monotonic); 0: no HTTP answer."""
+    return [answer.status for answer in load.between(moment)]
 
 
 def started_at(stack: Stack, service: str) -> tuple[str, int]:
@@ -83,18 +55,18 @@ def test_postgres_restarted_under_traffic_answers_no_5xx_once_healthy_again(stac
     """Web and worker keep their processes and recover by themselves: a web process drops a
     connection that failed during the outage and opens a new one on its next request."""
     before = {s: started_at(stack, s) for s in (stack.web, stack.worker)}
-    with Traffic(stack.port) as traffic:
-        wait_until(lambda: len(traffic.since(0)) >= 10, 30, "traffic flowing")
+    with Load(stack.port, threads=1, pause=0.05, limit=1200) as traffic:
+        wait_until(lambda: len(traffic.answers) >= 10, 30, "traffic flowing")
         restarted = stack.compose("restart", "postgres", timeout=120)
         assert restarted.returncode == 0, restarted.output
         back = wait_until(
-            lambda: health_of(stack, "postgres") == "healthy" and time.time(),
+            lambda: health_of(stack, "postgres") == "healthy" and time.monotonic(),
             60,
             "postgres healthy",
         )
-        wait_until(lambda: len(traffic.since(back)) >= 40, 30, "traffic after the restart")
-    assert traffic.since(back), "no request after PostgreSQL was healthy again"
-    assert [s for s in traffic.since(back) if s != 200] == [], traffic.since(back)
+        wait_until(lambda: len(statuses(traffic, back)) >= 40, 30, "traffic after the restart")
+    assert statuses(traffic, back), "no request after PostgreSQL was healthy again"
+    assert [s for s in statuses(traffic, back) if s != 200] == [], statuses(traffic, back)
     assert {s: started_at(stack, s) for s in before} == before, "web or worker was restarted"
     post_entry(stack.port, "after the database restart", "the worker reconnects too")
     assert wait_until(lambda: words(stack.port, "after the database restart"), 90, "processed")
@@ -180,7 +152,7 @@ def test_a_worker_killed_mid_task_leaves_the_entry_processed_once(stack):
     finds its client gone. So exactly one "processed" line, from the restarted worker."""
     table = f"{slug(stack)}_entry"
     title, body = "caught mid-task by a SIGKILL", "four words in here"
-    with Traffic(stack.port) as traffic:
+    with Load(stack.port, threads=1, pause=0.05, limit=1200) as traffic:
         assert stack.compose("stop", stack.worker, timeout=120).returncode == 0
         post_entry(stack.port, title, body)  # its task waits in Redis
         posted = time.monotonic()
@@ -214,4 +186,4 @@ def test_a_worker_killed_mid_task_leaves_the_entry_processed_once(stack):
     ]
     assert len(processed) == 1, processed
     assert psql(stack, waiting) == "0", "a session still waits on the entry's row"
-    assert traffic.since(0) and [s for s in traffic.since(0) if s != 200] == []
+    assert statuses(traffic, 0) and [s for s in statuses(traffic, 0) if s != 200] == []
