@@ -145,6 +145,29 @@ def all_combinations() -> list[Combination]:
     return [Combination(tuple(c.items())) for c in combos]
 
 
+@cache
+def spread() -> list[Combination]:
+    """A few combinations that together give every question every one of its values (and
+    that hold the default combination): what `scripts/test --quick` renders and lints. Greedy:
+    each next one covers the most (question, value) pairs not yet covered, then keeps the most
+    answers at their defaults."""
+    defaults = {name: spec.get("default") for name, spec in questions().items()}
+    wanted = {(name, repr(v)) for c in all_combinations() for name, v in c.answers}
+    chosen = [one()]
+    covered = {(name, repr(v)) for name, v in chosen[0].answers}
+    while covered != wanted:
+        best = max(
+            all_combinations(),
+            key=lambda c: (
+                len({(n, repr(v)) for n, v in c.answers} - covered),
+                sum(c.get(k) == defaults[k] for k in c.data),
+            ),
+        )
+        chosen.append(best)
+        covered |= {(name, repr(v)) for name, v in best.answers}
+    return chosen
+
+
 def one(**wanted) -> Combination:
     """The combination with these answers that keeps the most other answers at their defaults."""
     defaults = {name: spec.get("default") for name, spec in questions().items()}

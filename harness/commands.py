@@ -1,4 +1,5 @@
-"""Running things: commands, the template's dev tools, git, free ports, waiting on a condition.
+"""Running things: commands, the template's dev tools, git, free ports, waiting on a condition,
+and what a missing dependency means (`require`).
 
 One of each: every module of the harness, the tests, the docs hook and the benchmark use
 these.
@@ -6,8 +7,10 @@ these.
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -15,7 +18,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
+from harness import CACHE
+
+# The one reading of the CI flag: under CI=true a missing dependency fails, never skips.
 IN_CI = os.environ.get("CI") == "true"
 BIN = Path(sys.executable).parent  # the dev environment's tools: ruff, hadolint, just, ...
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -79,14 +86,42 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout
 
 
+_HELD_PORTS: dict[int, IO] = {}  # port -> its lock file, held while this process lives
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 for this process alone, until it exits.
+
+    Below the kernel's ephemeral range, so no outgoing connection (the engine's, a server's)
+    is handed it by the kernel; claimed with a lock file that the run's other processes
+    respect, so no two of them pick it; and free now. The caller binds it or publishes it."""
+    (CACHE / "ports").mkdir(parents=True, exist_ok=True)
+    low = max(_ephemeral_low(), 11000)
+    for _ in range(1000):
+        port = random.randrange(10000, low)
+        if port in _HELD_PORTS:
+            continue
+        claim = open(CACHE / "ports" / str(port), "w")  # noqa: SIM115 (held until exit)
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            claim.close()
+            continue
+        _HELD_PORTS[port] = claim
+        return port
+    raise AssertionError(f"no free port found below {low}")
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 1.0):
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.25):
     """Poll check() until it returns something truthy, which is returned. A connection error
     counts as "not yet"; an AssertionError from check() (say, a process that died) ends the
     wait at once. Past `timeout`: AssertionError naming `what` and the last answer."""
@@ -105,10 +140,13 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, interval:
         time.sleep(interval)
 
 
-def require(reason: str) -> None:
-    """A missing dependency: the calling test fails under CI=true, and skips elsewhere."""
+def require(missing: str | None) -> None:
+    """A missing dependency (its reason; None: nothing missing): the calling test fails
+    under CI=true, and skips elsewhere."""
+    if missing is None:
+        return
     import pytest
 
     if IN_CI:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+        pytest.fail(f"CI needs it: {missing}", pytrace=False)
+    pytest.skip(missing)

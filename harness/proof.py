@@ -1,66 +1,54 @@
 """What a run proved, in one line per level, and how long each phase took.
 
-A test states what it proves with `@pytest.mark.proof(level)` (harness/pytest_plugin.py tags
-its reports): the item it proves is the `id` of its parametrized Combination, Image,
-StackClass or FlyApp (or, with `of="image"`, that object's image). An item counts at a level when every test that proves that level for
-it passed, every phase (setup, call, teardown). The totals come from the enumerations
-themselves (every combination, every distinct image, class, app), never from the tests
-that ran, so a missing or skipped test shows as a shortfall:
+The levels, their members and the tests each member needs are harness/levels.py's. Every
+report of a test marked `@pytest.mark.proof(level)` carries (level, member id, test name)
+(harness/pytest_plugin.py puts it there); the Ledger keeps whether each such triple passed,
+every phase. A member counts when every test its level needs for it passed; ids a level does
+not enumerate count for nothing and are named. So a skipped, deselected or missing test
+shows as a shortfall:
 
     proof: rendered 360/360 | linted 360/360 | images built 63/63 | ... | stand-ins: ...
 
-Under CI=true a level below its total fails the run, whatever the test outcomes.
+Under CI=true a level below its total fails the run, whatever the test outcomes. A shard
+(`scripts/test --shard I/N`) writes its ledger to a file instead of judging; `merge` reads the
+shards' files and prints, and judges, the one proof line:
+
+    python -m harness.proof merge LEDGER.json ...
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-LEVELS = (
-    "rendered",
-    "linted",
-    "upgraded",
-    "images built",
-    "images booted",
-    "stacks started",
-    "fly apps run",
-)
+from harness.commands import IN_CI
+
 PROPERTY = "proof"
 IMAGE_PROPERTY = "image-source"
-
-
-def totals() -> dict[str, int]:
-    """Every level's total, from the enumerations (renders are cached on disk by now)."""
-    from harness.combinations import all_combinations
-    from harness.runtimes import fly_apps, images, stack_classes
-
-    combos = len(all_combinations())
-    return {
-        "rendered": combos,
-        "linted": combos,
-        "upgraded": combos,
-        "images built": len(images()),
-        "images booted": len(images()),
-        "stacks started": len(stack_classes()),
-        "fly apps run": len(fly_apps()),
-    }
 
 
 class Ledger:
     """Collects the reports (in the xdist controller they arrive from every worker)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config, shard: tuple[int, int] | None = None, path: Path | None = None):
         self.config = config
-        self.outcomes: dict[str, dict[str, bool]] = defaultdict(dict)
+        self.shard = shard
+        self.path = path
+        self.passed: dict[tuple[str, str, str], bool] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.sources: dict[str, tuple[str, float]] = {}
         self.started = time.monotonic()
         self.collected: float | None = None
+        self.wall: float | None = None
         self.lines: list[str] = []
+
+    # --- feeding -------------------------------------------------------------------------
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = self.collected or time.monotonic()
@@ -73,60 +61,131 @@ class Ledger:
         phase = None
         for name, value in report.user_properties:
             if name == PROPERTY:
-                level, proved = value
-                self.outcomes[level][proved] = self.outcomes[level].get(proved, True) and (
-                    report.outcome == "passed"
-                )
+                level, member, test = value
+                key = (level, member, test)
+                self.passed[key] = self.passed.get(key, True) and report.outcome == "passed"
                 phase = phase or level
             elif name == IMAGE_PROPERTY:
                 tag, source, seconds = value
                 self.sources[tag] = (source, max(seconds, self.sources.get(tag, ("", 0))[1]))
         self.seconds[phase or "other tests"] += report.duration
 
+    # --- judging -------------------------------------------------------------------------
+
+    def counts(self) -> list[tuple[str, int, int, list[str]]]:
+        """(level, members proved, members enumerated, ids proved that it does not enumerate)
+        for each level this run reports."""
+        from harness import levels
+
+        rows = []
+        for level in levels.counted():
+            members = level.members()
+            done = 0
+            for member in members:
+                needed = level.needed(member)
+                if needed and all(self.passed.get((level.name, member.id, t)) for t in needed):
+                    done += 1
+            known = {member.id for member in members}
+            unknown = sorted({m for (lv, m, _) in self.passed if lv == level.name} - known)
+            rows.append((level.name, done, len(members), unknown))
+        return rows
+
     def summary(self) -> tuple[str, list[str], bool]:
         """(the proof line, the phase timings, whether every level reached its total)."""
-        in_ci = os.environ.get("CI") == "true"
-        wanted = [level for level in LEVELS if in_ci or self.outcomes.get(level)]
-        counts = totals() if wanted else {}
-        parts, complete = [], True
-        for level in wanted:
-            done = sum(self.outcomes.get(level, {}).values())
-            parts.append(f"{level} {done}/{counts[level]}")
-            complete &= done == counts[level]
-        if wanted:  # the renders every level stands on: still as copier wrote them?
-            from harness.renders import changed_renders
+        from harness import levels
 
-            if changed := changed_renders():
-                complete = False
-                parts.append(f"renders changed by a test: {len(changed)} (first: {changed[0]})")
+        parts, complete = [], True
+        for name, done, total, unknown in self.counts():
+            parts.append(f"{name} {done}/{total}")
+            complete &= done == total and not unknown
+            if unknown:
+                parts.append(f"{name}: ids it does not enumerate: {len(unknown)} ({unknown[0]})")
+        from harness.renders import changed_renders
+
+        if changed := changed_renders():  # the renders every level stands on
+            complete = False
+            parts.append(f"renders changed by a test: {len(changed)} (first: {changed[0]})")
         standins = sorted(tag for tag, (source, _) in self.sources.items() if source == "stand-in")
         real = sorted(tag for tag, (source, _) in self.sources.items() if source == "real")
         parts.append(f"stand-ins: {', '.join(standins) or 'none'}")
         if real:
             parts.append(f"real images: {', '.join(real)}")
-        timings = []
+        label = "proof (quick)" if levels.QUICK else "proof"
+        return f"{label}: " + " | ".join(parts), self.timings(), complete
+
+    def timings(self) -> list[str]:
+        """Summed test time of each phase, with its share of all test time and the share of
+        the wall clock that stands for (workers run side by side)."""
+        wall = self.wall if self.wall is not None else time.monotonic() - self.started
+        lines = []
         if bootstrap := os.environ.get("START_DJANGO_BOOTSTRAP_SECONDS"):
-            timings.append(f"bootstrap (provisioning, before pytest): {int(bootstrap)}s")
-        pulled_or_built = sum(seconds for _, seconds in self.sources.values())
-        if pulled_or_built:
-            timings.append(f"base images (pull or stand-in build, inside tests): "
-                           f"{pulled_or_built:.0f}s")  # fmt: skip
-        for phase in (*LEVELS, "other tests"):
-            if self.seconds.get(phase):
-                timings.append(f"{phase}: {self.seconds[phase]:.0f}s of test time")
+            lines.append(f"bootstrap (provisioning, before pytest): {int(bootstrap)}s")
+        if built := sum(seconds for _, seconds in self.sources.values()):
+            lines.append(f"base images (pull or stand-in build, inside tests): {built:.0f}s")
         if self.collected:
-            timings.append(f"collection (renders every combination): "
-                           f"{self.collected - self.started:.0f}s")  # fmt: skip
-        timings.append(f"pytest wall clock: {time.monotonic() - self.started:.0f}s")
-        return "proof: " + " | ".join(parts), timings, complete
+            lines.append(
+                f"collection (renders every combination): {self.collected - self.started:.0f}s"
+            )
+        total = sum(self.seconds.values()) or 1.0
+        from harness.levels import LEVELS
+
+        for phase in (*(level.name for level in LEVELS), "other tests"):
+            if seconds := self.seconds.get(phase):
+                share = seconds / total
+                lines.append(f"{phase}: {seconds:.0f}s of test time, {share:.0%} "
+                             f"(~{share * wall / 60:.1f} of the {wall / 60:.1f} wall-clock minutes)")  # fmt: skip
+        lines.append(f"pytest wall clock: {wall:.0f}s")
+        return lines
+
+    # --- shards --------------------------------------------------------------------------
+
+    def dump(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "shard": self.shard,
+            "passed": [[*key, ok] for key, ok in sorted(self.passed.items())],
+            "seconds": self.seconds,
+            "sources": self.sources,
+            "collection": (self.collected or self.started) - self.started,
+            "wall": time.monotonic() - self.started,
+        }))  # fmt: skip
+
+    @classmethod
+    def merged(cls, paths: list[Path]) -> tuple[Ledger, list[str]]:
+        """One ledger from the shards' files, and what is wrong with the set of shards."""
+        ledger, shards, problems = cls(None), [], []
+        ledger.wall = 0.0
+        for path in paths:
+            data = json.loads(path.read_text())
+            shards.append(tuple(data["shard"] or (1, 1)))
+            for level, member, test, ok in data["passed"]:
+                key = (level, member, test)
+                ledger.passed[key] = ledger.passed.get(key, True) and ok
+            for phase, seconds in data["seconds"].items():
+                ledger.seconds[phase] += seconds
+            for tag, (source, seconds) in data["sources"].items():
+                ledger.sources[tag] = (source, max(seconds, ledger.sources.get(tag, ("", 0))[1]))
+            ledger.wall = max(ledger.wall, data["wall"])
+        counts = {n for _, n in shards}
+        if len(counts) != 1 or sorted(i for i, _ in shards) != list(range(1, counts.pop() + 1)):
+            problems.append(f"the shards are not 1..N once each: {sorted(shards)}")
+        return ledger, problems
+
+    # --- the end of the run ----------------------------------------------------------------
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):  # an xdist worker: the controller sums up
             return
+        if self.shard:
+            self.dump(self.path)
+            index, count = self.shard
+            merge = "`python -m harness.proof merge` judges the shards together"
+            self.lines = [f"shard {index}/{count}: ledger written to {self.path}; {merge}"]
+            return
         line, timings, complete = self.summary()
         self.lines = ["phase timings (summed over the workers that ran them):", *timings]
-        if os.environ.get("CI") == "true" and not complete:
+        if IN_CI and not complete:
             self.lines.append("CI=true: a proof level is below its total, so the run fails")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.lines.append(line)
@@ -137,3 +196,24 @@ class Ledger:
         if self.lines and reporter is not None:
             for text in self.lines:
                 reporter.write_line(text)
+
+
+def merge(paths: list[Path]) -> int:
+    """Print the phase timings and the proof line of the shards together; 1 under CI=true
+    when a level is short or the shards are not a whole set."""
+    ledger, problems = Ledger.merged(paths)
+    line, timings, complete = ledger.summary()
+    print("phase timings (summed over every shard's workers; wall clock: the slowest shard):")
+    print("\n".join(timings))
+    for problem in problems:
+        print(problem)
+    if IN_CI and (problems or not complete):
+        print("CI=true: a proof level is below its total, so the run fails")
+    print(line)
+    return 1 if IN_CI and (problems or not complete) else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["merge"] or len(sys.argv) < 3:
+        sys.exit("usage: python -m harness.proof merge LEDGER.json ...")
+    sys.exit(merge([Path(p) for p in sys.argv[2:]]))

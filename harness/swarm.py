@@ -7,7 +7,6 @@ DNS round robin, which is what it does on any kernel (see the project's stack.ya
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -15,10 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from harness.baseimages import ensure_images
 from harness.commands import BIN, free_port, run, tool, uv_env, wait_until
-from harness.engine import ensure_images, remove_images
-from harness.s3 import S3, S3_ACCESS_KEY, S3_PORT, S3_REGION, S3_SECRET_KEY, ensure_s3_image
-from harness.stacks import Load
+from harness.docker import inspect
+from harness.engine import remove_images
+from harness.http import Load
+from harness.s3 import S3, S3_SECRET_KEY, bucket_env, s3_service
 
 
 def ensure_swarm() -> bool:
@@ -64,21 +65,13 @@ class SwarmStack:
 
     def _add_bucket(self) -> None:
         override = readme_bucket_override(self.project)
+        wiring = bucket_env(BUCKET)
+        del wiring["AWS_SECRET_ACCESS_KEY"]  # a Docker secret, from .env: as the README says
         for service in override["services"].values():
-            service["environment"].update(
-                BUCKET_NAME=BUCKET,
-                AWS_ENDPOINT_URL_S3=f"http://s3:{S3_PORT}",
-                AWS_REGION=S3_REGION,
-                AWS_ACCESS_KEY_ID=S3_ACCESS_KEY,
-                # The sweep every minute, so a test sees its periods (once each) in minutes.
-                STALE_ENTRY_SECONDS="60",
-            )
+            # The sweep every minute, so a test sees its periods (once each) in minutes.
+            service["environment"].update(wiring, STALE_ENTRY_SECONDS="60")
         override.pop("x-bucket", None)
-        override["services"]["s3"] = {
-            "image": ensure_s3_image(),
-            "ports": [{"target": S3_PORT, "published": self.s3_port, "mode": "host"}],
-            "deploy": {"endpoint_mode": "dnsrr"},
-        }
+        override["services"]["s3"] = s3_service(self.s3_port, swarm=True)
         (self.project / "stack.override.yaml").write_text(yaml.safe_dump(override))
         with (self.project / ".env").open("a") as env:
             env.write(f"AWS_SECRET_ACCESS_KEY={S3_SECRET_KEY}\n")
@@ -122,11 +115,10 @@ class SwarmStack:
     def containers(self, service: str) -> list[dict]:
         """The running containers of a service's tasks, as `docker inspect` shows them."""
         label = f"com.docker.swarm.service.name={self.service(service)}"
-        ids = run(["docker", "ps", "--quiet", "--filter", f"label={label}"]).stdout.split()
-        if not ids:
-            return []
-        result = run(["docker", "inspect", *ids])
-        return json.loads(result.stdout) if result.returncode == 0 else []
+        listed = run(["docker", "ps", "--quiet", "--filter", f"label={label}"])
+        assert listed.returncode == 0, listed.output
+        ids = listed.stdout.split()
+        return inspect(*ids, gone_ok=True) if ids else []
 
     def healthy(self, service: str) -> list[dict]:
         return [
@@ -160,7 +152,7 @@ class SwarmStack:
         remove_images(*images.stdout.split())
 
 
-# --- the measured scenarios: tests/test_swarm.py holds them to their promises, and
+# --- the measured scenarios: tests/test_swarm.py holds them to their bounds, and
 # scripts/benchmark reports them --------------------------------------------------------------
 
 
@@ -170,12 +162,13 @@ def rolling_update(stack: SwarmStack, tag: str, threads: int = 4) -> dict:
     start until every web task ran the new tag, healthy."""
     stack.build(tag)
     replicas = len(stack.containers("web"))
-    with Load(stack.port, threads=threads) as load:
+    with Load(stack.port, threads=threads, limit=10**6, max_seconds=600) as load:
         wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
         start = time.monotonic()
         stack.deploy(tag)
         wait_until(lambda: stack.ready("web", replicas, tag), 300, f"web on {tag}")
         end = time.monotonic()
+        assert load.running(), "the load stopped before the update ended: nothing measured"
     return {"seconds": end - start, **Load.summary(load.between(start, end))}
 
 
@@ -184,7 +177,7 @@ def kill_web_task(stack: SwarmStack, threads: int = 4) -> dict:
     has as many healthy tasks as before, the killed one not among them. The load counted is
     what was sent from the kill until 2 s after the replacement."""
     replicas = len(stack.containers("web"))
-    with Load(stack.port, threads=threads) as load:
+    with Load(stack.port, threads=threads, limit=10**6, max_seconds=600) as load:
         wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
         victim = stack.containers("web")[0]["Id"]
         killed = time.monotonic()
@@ -201,4 +194,5 @@ def kill_web_task(stack: SwarmStack, threads: int = 4) -> dict:
         )
         replaced = time.monotonic() - killed
         time.sleep(2)
+        assert load.running(), "the load stopped before the replacement: nothing measured"
     return {"replaced_seconds": replaced, "threads": threads, **Load.summary(load.between(killed))}

@@ -22,12 +22,16 @@ pytest_plugins = ("harness.pytest_plugin",)
 
 
 @pytest.fixture(scope="session")
-def checks(tmp_path_factory) -> ContentCache:
-    """Verdicts of deterministic checks, shared by the run's workers."""
+def run_dir(tmp_path_factory) -> Path:
+    """A folder the run's workers share (each worker's own is below it, popen-gwN)."""
     base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the run's folder, above each worker's popen-gwN
-    return ContentCache(base / "verdicts")
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def checks(run_dir) -> ContentCache:
+    """Verdicts of deterministic checks, shared by the run's workers."""
+    return ContentCache(run_dir / "verdicts")
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +72,7 @@ def template_repo(tmp_path) -> TemplateRepo:
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    if missing := missing_postgres():
-        require(missing)
+    require(missing_postgres())
     # Not under pytest's tmp dir: that is private to root, and PostgreSQL will not run as root.
     workdir = Path(tempfile.mkdtemp(prefix="start-django-pg-"))
     try:
@@ -81,8 +84,7 @@ def postgres_url():
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    if missing := missing_redis():
-        require(missing)
+    require(missing_redis())
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
 
@@ -91,7 +93,6 @@ def redis_url(tmp_path_factory):
 def s3(tmp_path_factory) -> S3:
     """A real S3 server (SeaweedFS) on 127.0.0.1 for the session: endpoint and its one key
     pair. Each test makes its own bucket (S3.create_bucket)."""
-    if missing := missing_weed():
-        require(missing)
+    require(missing_weed())
     with s3_server(tmp_path_factory.mktemp("s3")) as server:
         yield server

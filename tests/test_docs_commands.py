@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness import ROOT
+from harness.baseimages import compose_config
 from harness.commands import run, tool
-from harness.engine import compose_config
 from harness.snippets import (
     COVERED_ELSEWHERE,
     DOCS,

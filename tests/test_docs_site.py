@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from harness import ROOT
+from harness.baseimages import compose_config
 from harness.combinations import Combination
 from harness.commands import run, tool
-from harness.engine import compose_config
 from harness.expected import expected_files
 from harness.snippets import DOCS, directives, hooks, pages
 

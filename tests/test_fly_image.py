@@ -9,7 +9,7 @@ container per process group running its [processes] command (or the image's CMD 
 are none). Fly stops a machine with kill_signal and kills it after kill_timeout: so does
 the last test here.
 
-Every distinct Fly app is run (tests/runtimes.py: its fly.toml and the image it builds),
+Every distinct Fly app is run (harness/runtimes.py: its fly.toml and the image it builds),
 from the member of its class closest to the defaults. Requests reach it as Fly's proxy
 sends them: to internal_port, Host the app's domain, X-Forwarded-Proto https.
 
@@ -20,7 +20,6 @@ on Fly, is a second volume at /replica (LITESTREAM_REPLICA_URL=file:///replica/d
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import shlex
@@ -32,29 +31,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.baseimages import ensure_for_dockerfile, ensure_images
 from harness.combinations import Combination
 from harness.commands import free_port, run, wait_until
-from harness.engine import (
-    build_image,
-    ensure_for_dockerfile,
-    ensure_images,
-    remove_images,
-    require_engine,
-)
-from harness.runtimes import FlyApp, fly_apps
-from harness.stacks import (
-    PROCESS_COMMANDS,
-    TOKEN,
-    healthy,
-    post_entry,
-    prepare,
-    timed,
-    words,
-)
+from harness.docker import inspect
+from harness.engine import build_image, remove_images, require_engine
+from harness.http import healthy, post_entry, words
+from harness.levels import members
+from harness.runtimes import FlyApp
+from harness.stacks import PROCESS_COMMANDS, prepare, suite_name, timed
 
 pytestmark = [pytest.mark.docker, pytest.mark.proof("fly apps run")]
 
-APPS = fly_apps()
+APPS = members("fly apps run")
 POSTGRES_PASSWORD = secrets.token_hex(12)
 
 
@@ -101,8 +90,7 @@ class RunningApp:
         return result.stdout + result.stderr
 
     def state(self, group: str) -> dict:
-        result = run(["docker", "inspect", self.containers[group]])
-        return json.loads(result.stdout)[0]["State"]
+        return inspect(self.containers[group])[0]["State"]
 
     def processes(self, group: str) -> list[str]:
         result = run(["docker", "exec", self.containers[group], "python", "-c", PROCESS_COMMANDS])
@@ -162,9 +150,9 @@ def checked_out(flyapp: FlyApp, render, tmp_path_factory) -> RunningApp:
     assert fly_toml == (project / "fly.toml").resolve(), f"`just deploy` reads {fly_toml}"
     assert context == (project / "src").resolve() and (context / ".dockerignore").is_file()
     config = tomllib.loads(fly_toml.read_text())
-    return RunningApp(flyapp.id, key, flyapp.representative, project, config,
-                      f"start-django-test/fly-{key}:{TOKEN}", f"sdt-{TOKEN}-fly-{key}",
-                      free_port())  # fmt: skip
+    name = suite_name("fly", key)
+    return RunningApp(flyapp.id, key, flyapp.representative, project, config, f"{name}:fly",
+                      name, free_port())  # fmt: skip
 
 
 def build_as_fly_does(app: RunningApp) -> None:
@@ -185,9 +173,10 @@ def attach_databases(app: RunningApp) -> None:
     if app.combo.use_postgres:
         service(app, "postgres", "postgres:17", "--env=POSTGRES_USER=app",
                 f"--env=POSTGRES_PASSWORD={POSTGRES_PASSWORD}", "--env=POSTGRES_DB=app")  # fmt: skip
+        # Over TCP: the image's first-start init runs a temporary server on the socket only.
         wait_until(
             lambda: run(["docker", "exec", app.containers["service:postgres"], "pg_isready",
-                         "--username=app", "--dbname=app"]).returncode == 0,
+                         "--host=127.0.0.1", "--username=app", "--dbname=app"]).returncode == 0,
             60, "postgres ready",
         )  # fmt: skip
     if app.combo.use_redis:
@@ -213,10 +202,10 @@ def start_process_groups(app: RunningApp) -> None:
     [[mounts]] volumes; http_service's groups publish internal_port."""
     mounts = []
     for mount in app.config.get("mounts", []):
-        app.volumes.append(f"sdt-{TOKEN}-fly-{app.key}-{mount['source']}")
+        app.volumes.append(f"{app.network}-{mount['source']}")
         mounts += ["--volume", f"{app.volumes[-1]}:{mount['destination']}"]
     if "--env=LITESTREAM_REPLICA_URL=file:///replica/db" in app.flags:  # the bucket
-        app.volumes.append(f"sdt-{TOKEN}-fly-{app.key}-bucket")
+        app.volumes.append(f"{app.network}-bucket")
         mounts += ["--volume", f"{app.volumes[-1]}:/replica"]
     groups = app.config.get("processes") or {"app": None}
     internal_port = app.config["http_service"]["internal_port"]
@@ -250,8 +239,7 @@ def web_group(app: RunningApp) -> str:
 def test_fly_image_runs_the_build_argument_script(app):
     """The image built from fly.toml's [build] starts web.sh (run_cmd), which binds $PORT."""
     assert app.config["build"]["args"]["run_cmd"] == "web.sh"
-    inspect = run(["docker", "image", "inspect", app.image])
-    env = json.loads(inspect.stdout)[0]["Config"]["Env"]
+    env = inspect(app.image, kind="image")[0]["Config"]["Env"]
     assert "RUN_CMD=web.sh" in env, env
 
 

@@ -12,7 +12,8 @@ import pytest
 from harness.combinations import one
 from harness.commands import GIT_IDENTITY, git, run, tool
 from harness.engine import require_engine
-from harness.stacks import TOKEN, Stack, get
+from harness.http import get
+from harness.stacks import Stack, suite_name
 
 pytestmark = pytest.mark.docker
 
@@ -27,7 +28,7 @@ def commands(readme: Path, section: str) -> list[str]:
 def test_a_newcomer_runs_and_commits_the_project_from_its_readme(project_copy):
     require_engine()
     project = project_copy(one())
-    stack = Stack(project, f"sdt-{TOKEN}-handover", "pg")
+    stack = Stack(project, suite_name("handover"), "pg")
     stack.ensure_images()  # the stand-ins of images a registry would give (no network here)
     env = {**stack.env(), **GIT_IDENTITY}
     env["PATH"] = f"{Path(tool('just')).parent}:{env['PATH']}"  # just, as the README assumes

@@ -16,29 +16,23 @@ import sqlite3
 
 import pytest
 
+from harness.baseimages import ensure_for_dockerfile
 from harness.combinations import one
-from harness.commands import free_port, run, tool, wait_until
-from harness.engine import ensure_for_dockerfile, require_engine
+from harness.commands import free_port, require, run, tool, wait_until
+from harness.engine import require_engine
+from harness.http import healthy, post_entry, words
 from harness.renders import answers_of
 from harness.s3 import (
     S3,
     S3_ACCESS_KEY,
-    S3_IMAGE,
     S3_PORT,
     S3_REGION,
     S3_SECRET_KEY,
-    ensure_s3_image,
-    require_weed,
+    bucket_env,
+    missing_weed,
+    s3_service,
 )
-from harness.stacks import (
-    TOKEN,
-    Stack,
-    healthy,
-    post_entry,
-    prepare,
-    timed,
-    words,
-)
+from harness.stacks import Stack, prepare, suite_name, timed
 
 pytestmark = pytest.mark.docker
 
@@ -55,15 +49,14 @@ def stack(render, tmp_path_factory):
     require_engine()
     combo = one(secrets="dotenv", **ANSWERS)
     project = prepare(render(combo), tmp_path_factory.mktemp("litestream") / "project")
-    stack = Stack(project, f"sdt-{TOKEN}-litestream", "sq")
+    stack = Stack(project, suite_name("litestream"), "sq")
     stack.slug = answers_of(project)["project_slug"]
     # Volume chores run in the base image, which exists before the project's image is built.
     stack.base = ensure_for_dockerfile(project / "deploy/sq/Dockerfile")[0].tag
     yield stack
-    stack.remove()
+    stack.set_override({"services": {"s3": s3_service(free_port()) | {"profiles": ["sq"]}}})
+    stack.remove()  # with the S3 service of the drill, should it still be there
     # A volume first made by volume_shell() (not by compose) is not removed by `down -v`.
-    # The drill's S3 service (tests' override file) is not in compose.yaml: `down` skips it.
-    run(["docker", "rm", "--force", "--volumes", f"{stack.name}-s3-1"])
     volumes = [stack.volume(name) for name in ("sq-data", "sq-replica", "media")]
     run(["docker", "volume", "rm", "--force", *volumes])
 
@@ -150,44 +143,26 @@ def test_records_are_restored_after_the_database_volume_is_lost(stack):
 
 
 S3_BUCKET = "litestream-backups"
-S3_OVERRIDE = "compose.s3.yaml"
 # As on Fly: the provider's endpoint in the URL (path style, as self-hosted S3 servers need).
 S3_REPLICA_URL = (
     f"s3://{S3_BUCKET}/db?endpoint=http://s3:{S3_PORT}&region={S3_REGION}&forcePathStyle=true"
 )
 
 
-def s3_override() -> str:
+def s3_override(s3_port: int) -> dict:
     """web-sq replicating to a bucket as on Fly: an s3:// URL with the provider's endpoint,
     and the keys `fly storage create` sets (AWS_*, which litestream reads too). The S3 server
-    is SeaweedFS in the harness's local image, a service on the stack's network."""
-    return f"""\
-services:
-  s3:
-    image: {S3_IMAGE}
-    profiles: [sq]
-    ports: ["127.0.0.1:${{S3_HOST_PORT:?}}:{S3_PORT}"]
-  web-sq:
-    environment:
-      LITESTREAM_REPLICA_URL: "{S3_REPLICA_URL}"
-      AWS_ACCESS_KEY_ID: {S3_ACCESS_KEY}
-      AWS_SECRET_ACCESS_KEY: {S3_SECRET_KEY}
-"""
+    is the harness's S3 service on the stack's network."""
+    wiring = bucket_env(S3_BUCKET)
+    keys = {k: wiring[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    return {"services": {
+        "s3": s3_service(s3_port) | {"profiles": ["sq"]},
+        "web-sq": {"environment": {"LITESTREAM_REPLICA_URL": S3_REPLICA_URL, **keys}},
+    }}  # fmt: skip
 
 
-def with_s3(stack: Stack, s3_port: int) -> dict[str, str]:
-    """The stack's environment with the S3 override file added to compose.yaml."""
-    (stack.project / S3_OVERRIDE).write_text(s3_override())
-    return {
-        **stack.env(),
-        "COMPOSE_FILE": f"compose.yaml:{S3_OVERRIDE}",
-        "S3_HOST_PORT": str(s3_port),
-    }
-
-
-def compose_s3(stack: Stack, env: dict[str, str], *args: str):
-    command = ["docker", "compose", "-p", stack.name, "--profile", stack.profile, *args]
-    result = run(command, cwd=stack.project, env=env, timeout=600)
+def compose_ok(stack: Stack, *args: str):
+    result = stack.compose(*args)
     assert result.returncode == 0, f"{result.output}\n{stack.logs()[-3000:]}"
     return result
 
@@ -212,7 +187,7 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
     """`just restore-drill` as a team runs it: against the local stack's replica (inside the
     web container), and from this machine (litestream from PyPI) against a bucket on a real
     S3 server that the web container replicates to, as production does on Fly."""
-    require_weed()
+    require(missing_weed())
     if not healthy(stack.port):
         stack.up(build=True)
     post_entry(stack.port, "drilled entry", "restored into a scratch file")
@@ -228,17 +203,16 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
     # drill from this machine, then a lost database volume restored from the bucket. The
     # database starts afresh: litestream's local state belongs to one replica, and pointing
     # an existing database at another fails ("LTX file is missing") until `litestream reset`.
-    ensure_s3_image()
     s3_port = free_port()
-    env = with_s3(stack, s3_port)
+    compose_ok(stack, "down")
+    stack.set_override(s3_override(s3_port))
     try:
-        compose_s3(stack, env, "down")
         removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
         assert removed.returncode == 0, removed.output
-        compose_s3(stack, env, "up", "--detach", "--wait", "s3")
+        compose_ok(stack, "up", "--detach", "--wait", "s3")
         S3(f"http://127.0.0.1:{s3_port}").create_bucket(S3_BUCKET)
         with timed("litestream: up --wait replicating to S3 (first start)"):
-            compose_s3(stack, env, "up", "--detach", "--wait")
+            compose_ok(stack, "up", "--detach", "--wait")
         log = stack.logs(stack.web)
         assert f"web.sh: no backup at {S3_REPLICA_URL} yet" in log, log[-3000:]
         for title in ("drilled from s3", "second s3 entry"):
@@ -280,11 +254,11 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
         assert words(stack.port, "drilled from s3") is not False, "the live database still serves"
 
         # The database volume lost: web.sh restores it from the bucket when it starts.
-        compose_s3(stack, env, "rm", "--stop", "--force", stack.web, stack.worker)
+        compose_ok(stack, "rm", "--stop", "--force", stack.web, stack.worker)
         removed = run(["docker", "volume", "rm", stack.volume("sq-data")])
         assert removed.returncode == 0, removed.output
         with timed("litestream: up --wait with a restore from S3"):
-            compose_s3(stack, env, "up", "--detach", "--wait")
+            compose_ok(stack, "up", "--detach", "--wait")
         log = stack.logs(stack.web)
         assert f"web.sh: restored {DB} from {S3_REPLICA_URL}" in log, log[-3000:]
         for title in wanted:
@@ -292,8 +266,9 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
     finally:
         # The S3 service (with its data) and the containers that used it go; the other tests
         # start their own.
-        compose_s3(stack, env, "rm", "--stop", "--force", "--volumes", "s3")
-        compose_s3(stack, env, "down")
+        compose_ok(stack, "rm", "--stop", "--force", "--volumes", "s3")
+        compose_ok(stack, "down")
+        stack.set_override(None)
 
 
 def test_damaged_replica_stops_the_start_with_litestreams_error(stack):

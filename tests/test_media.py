@@ -10,75 +10,35 @@ import re
 import pytest
 
 from harness.combinations import one
-from harness.commands import free_port, run
+from harness.commands import free_port, require, run
 from harness.engine import require_engine
-from harness.s3 import (
-    S3,
-    S3_ACCESS_KEY,
-    S3_IMAGE,
-    S3_PORT,
-    S3_REGION,
-    S3_SECRET_KEY,
-    ensure_s3_image,
-    require_weed,
-)
-from harness.stacks import TOKEN, Stack, download, get, healthy, post_attachment, prepare, timed
+from harness.http import download, get, healthy, post_attachment
+from harness.s3 import S3, S3_IMAGE, bucket_env, missing_weed, s3_service
+from harness.stacks import Stack, prepare, suite_name, timed
 
 pytestmark = pytest.mark.docker
 
 BUCKET = "media-bucket"
-OVERRIDE = "compose.s3.yaml"
-
-
-def override() -> str:
-    """The compose file a team would add for object storage: the names `fly storage create`
-    sets, pointing at the S3 service by its name on the stack's network."""
-    return f"""\
-services:
-  s3:
-    image: {S3_IMAGE}
-    profiles: [pg]
-    ports: ["127.0.0.1:${{S3_HOST_PORT:?}}:{S3_PORT}"]
-  web-pg:
-    environment: &bucket
-      BUCKET_NAME: {BUCKET}
-      AWS_ENDPOINT_URL_S3: http://s3:{S3_PORT}
-      AWS_REGION: {S3_REGION}
-      AWS_ACCESS_KEY_ID: {S3_ACCESS_KEY}
-      AWS_SECRET_ACCESS_KEY: {S3_SECRET_KEY}
-    depends_on:
-      s3:
-        condition: service_healthy
-  worker-pg:
-    environment: *bucket
-"""
-
-
-class BucketStack(Stack):
-    """The project's compose.yaml plus the object-storage override."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.s3_port = free_port()
-
-    def env(self) -> dict[str, str]:
-        return {
-            **super().env(),
-            "COMPOSE_FILE": f"compose.yaml:{OVERRIDE}",
-            "S3_HOST_PORT": str(self.s3_port),
-        }
 
 
 @pytest.fixture(scope="module")
 def stack(render, tmp_path_factory):
+    """The project's compose.yaml plus the override a team adds for object storage: the
+    S3 service, and the bucket's settings for web and worker."""
     require_engine()
-    require_weed()
-    with timed("media: the S3 image"):
-        ensure_s3_image()
+    require(missing_weed())
     combo = one(database="postgres", worker="huey", worker_broker="redis", secrets="dotenv")
     project = prepare(render(combo), tmp_path_factory.mktemp("media") / "project")
-    stack = BucketStack(project, f"sdt-{TOKEN}-media", "pg")
-    (project / OVERRIDE).write_text(override())
+    s3_port = free_port()
+    with timed("media: the S3 image"):
+        s3 = s3_service(s3_port) | {"profiles": ["pg"]}
+    wiring = {
+        "environment": bucket_env(BUCKET),
+        "depends_on": {"s3": {"condition": "service_healthy"}},
+    }
+    override = {"services": {"s3": s3, "web-pg": wiring, "worker-pg": wiring}}
+    stack = Stack(project, suite_name("media"), "pg", override)
+    stack.s3_port = s3_port
     yield stack
     stack.remove()
 

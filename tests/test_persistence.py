@@ -9,16 +9,9 @@ import pytest
 from harness.combinations import questions
 from harness.commands import wait_until
 from harness.engine import require_engine
+from harness.http import healthy, post_entry, words
 from harness.runtimes import StackClass, stack_classes
-from harness.stacks import (
-    TOKEN,
-    Stack,
-    healthy,
-    post_entry,
-    prepare,
-    timed,
-    words,
-)
+from harness.stacks import Stack, prepare, suite_name, timed
 
 pytestmark = pytest.mark.docker
 
@@ -37,7 +30,7 @@ def stack(request, render, tmp_path) -> Stack:
     require_engine()
     cls: StackClass = request.param
     project = prepare(render(cls.representative), tmp_path / "project")
-    stack = Stack(project, f"sdt-{TOKEN}-persist-{cls.key[:10]}", cls.profile)
+    stack = Stack(project, suite_name("persist", cls.key[:10]), cls.profile)
     request.addfinalizer(stack.remove)
     with timed(f"{cls.id}: up --build --wait (persistence)"):
         stack.up(build=True)

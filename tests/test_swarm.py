@@ -1,7 +1,9 @@
 """The PostgreSQL + Redis project on a single-node Docker Swarm, deployed, scaled, updated and
 hurt with its own `just stack-*` recipes: web behind Caddy at 3 replicas, the worker at 2,
-uploads in an S3 bucket as the README's stack.override.yaml puts them. The measurements (requests sent and failed, p95 during the update, time to replace a killed
-task) are what scripts/benchmark reports; here they are held to their promises."""
+uploads in an S3 bucket as the README's stack.override.yaml puts them. The measurements
+(requests sent and failed, p95 during the update, time to replace a killed task) are what
+scripts/benchmark reports; here they are held to the bounds below, with room for a slower
+machine than the benchmark's (53 ms and 8 s there)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from collections import Counter
 import pytest
 
 from harness.combinations import one
-from harness.commands import run, wait_until
+from harness.commands import require, run, wait_until
 from harness.engine import require_engine
-from harness.s3 import require_weed
-from harness.stacks import TOKEN, download, get, post_attachment, post_entry, prepare, timed, words
+from harness.http import download, get, post_attachment, post_entry, words
+from harness.s3 import missing_weed
+from harness.stacks import TOKEN, prepare, suite_name, timed
 from harness.swarm import (
     BUCKET,
     SwarmStack,
@@ -29,6 +32,8 @@ pytestmark = pytest.mark.docker
 
 ENTRIES = [f"swarm entry {n}" for n in range(6)]
 UPLOAD = b"one file, every replica\n" + bytes(range(256)) * 32
+P95_DURING_UPDATE_MS = 1000  # each answer during a rolling update, 95 times in 100
+REPLACED_WITHIN_S = 30  # a SIGKILLed web task, until its replacement is healthy
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +42,8 @@ def swarm(render, tmp_path_factory):
     initialized = ensure_swarm()
     combo = one(database="postgres", worker="huey", worker_broker="redis")
     project = prepare(render(combo), tmp_path_factory.mktemp("swarm") / "project")
-    require_weed()
-    stack = SwarmStack(project, f"sdt-{TOKEN}-swarm", bucket=True)
+    require(missing_weed())
+    stack = SwarmStack(project, suite_name("swarm"), bucket=True)
     try:
         with timed("swarm: stack-build and stack-deploy"):
             stack.build("v1")
@@ -115,6 +120,7 @@ def test_a_rolling_update_under_load_loses_no_request(swarm):
     print(f"rolling update: {update}")
     assert update["sent"] >= 100, update
     assert update["failed"] == 0, update
+    assert update["p95_ms"] <= P95_DURING_UPDATE_MS, update
     assert all(c["Config"]["Image"].endswith(":v2") for c in swarm.containers("web"))
 
 
@@ -126,6 +132,7 @@ def test_a_killed_web_task_is_replaced_and_costs_only_its_requests_in_flight(swa
     # sends every later one elsewhere.
     assert kill["failed"] <= kill["threads"], kill
     assert kill["sent"] >= 50, kill
+    assert kill["replaced_seconds"] <= REPLACED_WITHIN_S, kill
 
 
 def test_rows_and_media_survive_the_update_and_the_kill_on_every_replica(swarm):
@@ -135,7 +142,9 @@ def test_rows_and_media_survive_the_update_and_the_kill_on_every_replica(swarm):
     # Round robin: six downloads reach each of the 3 replicas twice, none has the file on disk.
     for _ in range(6):
         assert download(swarm.port, link) == (200, UPLOAD)
-    for container in swarm.containers("web"):
+    containers = swarm.containers("web")
+    assert len(containers) == 3, [c["Name"] for c in containers]
+    for container in containers:
         found = run(
             ["docker", "exec", container["Id"], "find", "/app/src/mediafiles", "-type", "f"]
         )

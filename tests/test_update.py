@@ -6,22 +6,34 @@ carry old answers."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from harness.combinations import all_combinations, one
+from harness import fastcopier, renders
+from harness.combinations import one
 from harness.commands import GIT_IDENTITY, git, run, tool, uv_env
 from harness.expected import expected_files
-from harness.renders import answers_of
-from harness.template_repo import TemplateRepo, previous_release
+from harness.levels import members
+from harness.renders import Source, answers_of
+from harness.template_repo import (
+    ADDRESS,
+    TemplateRepo,
+    address_env,
+    assert_not_head,
+    next_version,
+    previous_release,
+)
 
-COMBINATIONS = all_combinations()
 PREVIOUS, PREVIOUS_COMMIT = previous_release()
+NEXT = next_version(PREVIOUS)  # the working tree, tagged as the release it would be
 
 CONFLICT_MARKERS = ("<<<<<<<", ">>>>>>>")
 
@@ -195,39 +207,54 @@ def test_a_renamed_question_keeps_its_answer_through_a_migration(template_repo, 
 
 
 @pytest.fixture(scope="session")
-def release_repo(tmp_path_factory) -> tuple[TemplateRepo, str]:
-    """The previous release, tagged, with the working tree committed on top: (the repository,
-    what copier records as the version it updates to)."""
-    path = tmp_path_factory.mktemp("releases") / "start-django"
-    repo = TemplateRepo(path, first=PREVIOUS, commit=PREVIOUS_COMMIT)
-    return repo, repo.advance_to_working_tree()
+def release(run_dir) -> Release:
+    """The previous release and the working tree, as the template's address serves them to
+    this process: a repository shared by the run's workers, made by the first of them."""
+    assert_not_head(PREVIOUS_COMMIT)
+    path = run_dir / "releases" / PREVIOUS / "start-django"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not (path / ".git").is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            TemplateRepo(path, first=PREVIOUS, commit=PREVIOUS_COMMIT).advance_to_working_tree(NEXT)
+    os.environ.update(address_env(path))  # this process's git (and copier) read it
+    return Release(path, Source.release(PREVIOUS, PREVIOUS_COMMIT, ADDRESS))
 
 
-def upgraded(repo: TemplateRepo, dest: Path, answers: dict, edit: Callable | None = None) -> Path:
-    """A project the previous release generated for these answers, committed (then edited by
-    the team and committed), updated to now as the scheduled workflow does: `--defaults`,
-    inline conflicts. copier runs in this process: 360 updates are CPU, not startup."""
-    import copier
+@dataclass(frozen=True)
+class Release:
+    repo: Path
+    source: Source  # the previous release's renders, kept across runs
 
+
+def update_as_the_workflow_does(project: Path) -> None:
+    """`copier update --defaults --conflict inline --trust` in the project, as the scheduled
+    workflow runs it: the answers its answers file records, and any answer migration.
+    (In this process: 360 updates are CPU, not interpreter start-ups.)"""
+    from copier._cli import CopierApp
+
+    fastcopier.install()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # copier's notes on dirty templates and the like
-        copier.run_copy(
-            str(repo.path), str(dest), vcs_ref=PREVIOUS, data=answers, defaults=True, quiet=True
+        _, status = CopierApp.run(
+            ["copier", "update", "--defaults", "--conflict", "inline", "--trust", str(project)],
+            exit=False,
         )
-        git(dest, "init", "--quiet")
-        commit_all(dest, "generated")
-        if edit:
-            edit(dest)
-            commit_all(dest, "the team's work")
-        copier.run_update(
-            str(dest),
-            vcs_ref="HEAD",
-            data=answers,
-            defaults=True,
-            overwrite=True,
-            quiet=True,
-            conflict="inline",
-        )
+    assert status == 0, f"copier update exited {status}"
+
+
+def upgraded(release: Release, dest: Path, answers: dict, edit: Callable | None = None) -> Path:
+    """The project the previous release generated for these answers (`copier copy
+    gh:org/start-django` at its tag, rendered once and kept), committed (then edited by the
+    team and committed), and updated to now as the scheduled workflow does."""
+    shutil.copytree(renders.render(answers, release.source), dest, symlinks=True)
+    git(dest, "init", "--quiet")
+    commit_all(dest, "generated")
+    if edit:
+        edit(dest)
+        commit_all(dest, "the team's work")
+    update_as_the_workflow_does(dest)
     return dest
 
 
@@ -259,17 +286,16 @@ def differences(project: Path, fresh: Path) -> list[str]:
 
 
 @pytest.mark.proof("upgraded")
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=[c.id for c in COMBINATIONS])
+@pytest.mark.parametrize("combo", members("upgraded"), ids=lambda c: c.id)
 def test_a_project_from_the_previous_release_updates_to_exactly_a_fresh_render(
-    combo, release_repo, render, tmp_path
+    combo, release, tmp_path
 ):
     """No .rej file, no conflict marker, the new version recorded, and every file as a fresh
     render has it: so the static checks a fresh render passes ("linted") hold for it too."""
-    repo, now = release_repo
-    project = upgraded(repo, tmp_path / "proj", combo.render_data)
+    project = upgraded(release, tmp_path / "proj", combo.render_data)
     assert leftovers(project) == []
-    assert answers_of(project)["_commit"] == now
-    assert differences(project, render(combo)) == []
+    assert answers_of(project)["_commit"] == NEXT
+    assert differences(project, renders.render(combo.render_data)) == []
 
 
 TEAM_APP = {
@@ -309,15 +335,12 @@ def team_edits(project: Path) -> None:
 
 
 @pytest.mark.parametrize("database", ["postgres", "sqlite", "both"])
-def test_the_teams_edits_survive_an_update_from_the_previous_release(
-    database, release_repo, render, tmp_path
-):
-    repo, now = release_repo
+def test_the_teams_edits_survive_an_update_from_the_previous_release(database, release, tmp_path):
     combo = one(database=database)
-    project = upgraded(repo, tmp_path / "proj", combo.render_data, edit=team_edits)
+    project = upgraded(release, tmp_path / "proj", combo.render_data, edit=team_edits)
 
     assert leftovers(project) == []
-    assert answers_of(project)["_commit"] == now
+    assert answers_of(project)["_commit"] == NEXT
     settings = (project / "src/config/settings.py").read_text()
     assert '    "billing",\n' in settings and settings.endswith(TEAM_SETTING)
     assert all((project / rel).read_text() == text for rel, text in TEAM_APP.items())
@@ -325,7 +348,7 @@ def test_the_teams_edits_survive_an_update_from_the_previous_release(
     assert (project / "justfile").read_text().endswith(TEAM_RECIPE)
     # Everything else is the template as it is now.
     edited = {"src/config/settings.py", "compose.yaml", "justfile", *TEAM_APP}
-    assert differences(project, render(combo)) == sorted(
+    assert differences(project, renders.render(combo.render_data)) == sorted(
         f"{rel}: {'not in a fresh render' if rel in TEAM_APP else 'differs'}" for rel in edited
     )
 

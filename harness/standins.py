@@ -1,0 +1,339 @@
+"""Honest local stand-ins for the base images no registry delivers here (see
+../shared/ENVIRONMENT.md): how to build each, and the debootstrapped Debian rootfs the python
+ones start from. harness/baseimages.py decides when one is needed.
+
+Recipes live in harness/standins/<name>/. The python stand-ins start from a debootstrap'd
+Debian rootfs (cached as a tarball): trixie for 3.13 (and for 3.12, with this machine's
+CPython copied in), forky for 3.14. Every stand-in is labelled as what it is (STANDIN_LABEL)
+and with its recipe's digest (RECIPE_LABEL): its files, arguments, base and this machine's CA
+bundle, which each build context carries so pip and uv reach PyPI through the proxy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from harness import CACHE
+from harness.docker import image_info, labels, logfile, run_logged
+
+log = logging.getLogger("start_django.standins")
+
+STANDIN_LABEL = "org.start-django.standin"
+RECIPE_LABEL = "org.start-django.standin.recipe"
+PYTHON_VERSION_LABEL = "org.start-django.standin.python-version"
+RECIPES = Path(__file__).resolve().parent / "standins"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+ROOTFS_PACKAGES = ("python3", "python3-venv", "python3-pip", "ca-certificates")
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """A Debian release a python stand-in is debootstrapped from."""
+
+    name: str
+    python: str  # the X.Y of its python3
+    script: str  # debootstrap's script for it (bookworm's debootstrap predates forky)
+
+    @property
+    def rootfs_tag(self) -> str:
+        return f"start-django-standin/{self.name}-python3:rootfs"
+
+
+TRIXIE = Suite("trixie", "3.13", "trixie")
+FORKY = Suite("forky", "3.14", "sid")  # Debian testing: python3 3.14.x
+SUITES = {suite.python: suite for suite in (TRIXIE, FORKY)}
+# Service images with a stand-in: (Debian package, the version trixie ships, what it mimics).
+SERVICES = {
+    "postgres": (
+        "postgresql-{version}",
+        "17",
+        "entrypoint mimicking the official POSTGRES_USER/PASSWORD/DB init",
+    ),
+    "redis": ("redis-server", "8", "bound to 0.0.0.0, protected mode off"),
+    "caddy": ("caddy", "2", "reading /etc/caddy/Caddyfile, state in /data and /config"),
+}
+
+
+def ca_bundle_digest() -> str:
+    return (
+        hashlib.sha256(HOST_CA_BUNDLE.read_bytes()).hexdigest()[:16]
+        if HOST_CA_BUNDLE.exists()
+        else "none"
+    )
+
+
+@dataclasses.dataclass
+class Recipe:
+    """A stand-in built with `docker build` from harness/standins/<directory>."""
+
+    tag: str
+    directory: str
+    description: str
+    base: str  # the image its Dockerfile starts FROM, or a Suite's rootfs tag
+    build_args: dict[str, str] = dataclasses.field(default_factory=dict)
+    python_tree: Path | None = None  # copied into the context as ./python
+    suite: Suite | None = None  # set when `base` is that suite's debootstrapped rootfs
+
+    def digest(self, base_id: str = "") -> str:
+        """Changes whenever the recipe's files, arguments, base or the CA bundle change.
+
+        An image base counts by its id (`base_id`, once ensured: a rebuilt python stand-in
+        rebuilds postgres and redis); a debootstrap rootfs by its own recipe, so the
+        stand-ins stay valid when only they, not the intermediate rootfs image, are kept."""
+        h = hashlib.sha256()
+        for path in sorted((RECIPES / self.directory).rglob("*")):
+            if path.is_file():
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(json.dumps([self.base, self.build_args, str(self.python_tree)]).encode())
+        h.update(ca_bundle_digest().encode())
+        h.update((rootfs_digest(self.suite) if self.suite else base_id).encode())
+        return h.hexdigest()[:16]
+
+    def build(self, base_id: str = "") -> str | None:
+        """Build it (its base ensured by the caller); None when built, else why not."""
+        build_args = {"BASE": self.base, **self.build_args}
+        if self.suite:
+            if reason := ensure_rootfs(self.suite):
+                return reason
+            if "PYTHON_VERSION" not in build_args:  # Debian's python3 in the rootfs
+                info = image_info(self.base) or {}
+                build_args["PYTHON_VERSION"] = labels(info).get(PYTHON_VERSION_LABEL, "")
+        log.info("building STAND-IN %s: %s", self.tag, self.description)
+        log_path = logfile(self.tag)
+        start = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="standin-", dir=CACHE) as tmp:
+            context = Path(tmp)
+            shutil.copytree(RECIPES / self.directory, context, dirs_exist_ok=True)
+            shutil.copyfile(HOST_CA_BUNDLE, context / "host-ca-bundle.crt")
+            if self.python_tree:
+                shutil.copytree(
+                    self.python_tree, context / "python", symlinks=True, ignore=_slim_python
+                )
+            command = ["docker", "build", "--progress=plain", "--tag", self.tag]
+            command += ["--label", f"{STANDIN_LABEL}={self.description}"]
+            command += ["--label", f"{RECIPE_LABEL}={self.digest(base_id)}"]
+            for key, value in build_args.items():
+                command += ["--build-arg", f"{key}={value}"]
+            ok, tail = run_logged([*command, str(context)], log_path)
+        if not ok:
+            return f"stand-in build failed: {tail} (log: {log_path})"
+        log.info("built STAND-IN %s in %.0fs", self.tag, time.monotonic() - start)
+        return None
+
+
+def recipe(tag: str) -> Recipe | str:
+    """How to build an honest stand-in for `tag`, or why there is none."""
+    if m := re.fullmatch(r"python:(\d+\.\d+)-slim-trixie", tag):
+        return _python_recipe(tag, m[1])
+    if m := re.fullmatch(r"(postgres|redis|caddy):(\d+)", tag):
+        name, version = m[1], m[2]
+        package, trixie_version, what = SERVICES[name]
+        if version != trixie_version:
+            return f"no stand-in: Debian trixie ships {name} {trixie_version}, not {version}"
+        base = f"python:{TRIXIE.python}-slim-trixie"
+        return Recipe(
+            tag,
+            name,
+            f"STAND-IN for {tag}, not the official image: Debian trixie "
+            f"{package.format(version=version)} on the {base} image, {what}",
+            base=base,
+        )
+    return "no stand-in recipe for this image and it cannot be pulled"
+
+
+def _python_recipe(tag: str, version: str) -> Recipe | str:
+    if suite := SUITES.get(version):
+        based = "" if suite is TRIXIE else f", {suite.name}-based: trixie ships {TRIXIE.python}"
+        return Recipe(
+            tag,
+            "python",
+            f"STAND-IN for {tag}, not the official image: Debian {suite.name}'s python3 "
+            f"(debootstrap minbase{based}) with python/pip symlinked into /usr/local/bin, "
+            "no PEP 668 marker, this machine's CA bundle",
+            base=suite.rootfs_tag,  # PYTHON_VERSION: read from the rootfs's label
+            suite=suite,
+        )
+    tree = _host_cpython(version)
+    if tree is None:
+        return (
+            f"no honest stand-in: no Debian release here ships Python {version}, this "
+            f"machine has no CPython {version} build to copy (looked in "
+            f"{_pyenv_root()}/versions) and uv cannot download interpreters here"
+        )
+    return Recipe(
+        tag,
+        "python-from-host",
+        f"STAND-IN for {tag}, not the official image: CPython {tree.name} copied from this "
+        "machine's pyenv build (compiled on Debian bookworm) into /usr/local on a "
+        "Debian trixie minbase rootfs, this machine's CA bundle",
+        base=TRIXIE.rootfs_tag,
+        build_args={"PYTHON_VERSION": tree.name, "SOURCE_PREFIX": str(tree)},
+        python_tree=tree,
+        suite=TRIXIE,
+    )
+
+
+def _pyenv_root() -> Path:
+    if root := os.environ.get("PYENV_ROOT"):
+        return Path(root)
+    if shutil.which("pyenv"):
+        result = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
+        if result.returncode == 0 and result.stdout.strip():
+            return Path(result.stdout.strip())
+    return Path.home() / ".pyenv"
+
+
+def _host_cpython(version: str) -> Path | None:
+    """The newest pyenv CPython X.Y.Z (shared build) on this machine, if any."""
+    found = []
+    for path in (_pyenv_root() / "versions").glob(f"{version}.*"):
+        if re.fullmatch(rf"{re.escape(version)}\.\d+", path.name) and (
+            (path / "lib" / f"libpython{version}.so.1.0").exists()
+        ):
+            found.append((int(path.name.rsplit(".", 1)[1]), path))
+    return max(found)[1] if found else None
+
+
+def _slim_python(directory: str, names: list[str]) -> set[str]:
+    """Leave out what the official slim image leaves out, and this sandbox's .pth."""
+    skip = {n for n in names if n in {"test", "tests", "idle_test"} or n.endswith(".a")}
+    if directory.endswith("site-packages"):
+        skip |= {n for n in names if n.endswith(".pth")}
+    return skip
+
+
+# --- the debootstrapped rootfs --------------------------------------------------------------
+
+
+def mirror() -> str:
+    """The Debian mirror this machine is configured with (never a hard-coded one)."""
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    if sources.exists():
+        for line in sources.read_text().splitlines():
+            if line.startswith("URIs:"):
+                return line.split()[1]
+    return "http://deb.debian.org/debian"
+
+
+SLIM_DPKG = """\
+# Like Debian's slim container images: no documentation, man pages or translations.
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+"""
+
+
+def rootfs_digest(suite: Suite) -> str:
+    key = json.dumps([suite.name, "minbase", ROOTFS_PACKAGES, mirror(), SLIM_DPKG])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def ensure_rootfs(suite: Suite) -> str | None:
+    """Import the cached rootfs of `suite` as its rootfs tag; None on success, else why not."""
+    digest = rootfs_digest(suite)
+    info = image_info(suite.rootfs_tag)
+    if info is not None and labels(info).get(RECIPE_LABEL) == digest:
+        return None
+    tarball = CACHE / f"rootfs-{suite.name}-minbase-python3-{digest}.tar"
+    version_file = tarball.with_suffix(".python-version")
+    missing = not (tarball.exists() and version_file.exists())
+    if missing and (reason := _debootstrap(suite, tarball, version_file)):
+        return reason
+    description = (
+        f"STAND-IN rootfs: debootstrap --variant=minbase {suite.name} "
+        f"({' '.join(ROOTFS_PACKAGES)}) from {mirror()}"
+    )
+    changes = [
+        f"LABEL {STANDIN_LABEL}={json.dumps(description)}",
+        f"LABEL {RECIPE_LABEL}={digest}",
+        f"LABEL {PYTHON_VERSION_LABEL}={version_file.read_text().strip()}",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV LANG=C.UTF-8",
+        'CMD ["bash"]',
+    ]
+    command = ["docker", "import"]
+    for change in changes:
+        command += ["--change", change]
+    ok, tail = run_logged([*command, str(tarball), suite.rootfs_tag], logfile(suite.rootfs_tag))
+    return None if ok else f"docker import of the {suite.name} rootfs failed: {tail}"
+
+
+def _debootstrap(suite: Suite, tarball: Path, version_file: Path) -> str | None:
+    debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    if not Path(debootstrap).exists():
+        return "debootstrap is not installed (run scripts/bootstrap)"
+    if os.geteuid() != 0:
+        return "debootstrap needs root"
+    script = Path("/usr/share/debootstrap/scripts") / suite.name
+    if not script.exists():  # an older debootstrap: the newest script it has fits
+        script = script.with_name(suite.script)
+    log_path = logfile(f"debootstrap-{suite.name}")
+    log.info("debootstrap %s rootfs for the STAND-INs (log: %s)", suite.name, log_path)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rootfs-", dir=CACHE) as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        try:
+            ok, tail = run_logged(
+                [debootstrap, "--variant=minbase", f"--include={','.join(ROOTFS_PACKAGES)}",
+                 suite.name, str(rootfs), mirror(), str(script)],
+                log_path,
+            )  # fmt: skip
+            if not ok:
+                return f"debootstrap {suite.name} failed: {tail} (log: {log_path})"
+            version = _dpkg_version(rootfs, f"python{suite.python}")
+            if not version:
+                return f"debootstrap {suite.name}: no python{suite.python} in the rootfs"
+            # What Debian's own container images add: no service starts, slim dpkg.
+            policy = rootfs / "usr/sbin/policy-rc.d"
+            policy.write_text("#!/bin/sh\nexit 101\n")
+            policy.chmod(0o755)
+            (rootfs / "etc/dpkg/dpkg.cfg.d/docker-slim").write_text(SLIM_DPKG)
+            for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+                for path in (rootfs / junk).glob("*"):
+                    if path.is_file():
+                        path.unlink()
+            partial = tarball.with_suffix(".partial")
+            ok, tail = run_logged(
+                ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], log_path
+            )
+            if not ok:
+                return f"packing the {suite.name} rootfs failed: {tail}"
+            partial.rename(tarball)
+            version_file.write_text(version + "\n")
+        finally:
+            _unmount_below(rootfs)
+    log.info("debootstrap %s done in %.0fs", suite.name, time.monotonic() - start)
+    return None
+
+
+def _dpkg_version(rootfs: Path, package: str) -> str:
+    """Upstream version of an installed package, e.g. 3.13.5 for python3.13."""
+    status = (rootfs / "var/lib/dpkg/status").read_text()
+    for stanza in status.split("\n\n"):
+        if re.search(rf"^Package: {re.escape(package)}$", stanza, re.MULTILINE) and (
+            m := re.search(r"^Version: (?:\d+:)?([^-+~\s]+)", stanza, re.MULTILINE)
+        ):
+            return m[1]
+    return ""
+
+
+def _unmount_below(path: Path) -> None:
+    """debootstrap mounts /proc etc. in the target; never delete through a mount."""
+    prefix = str(path) + "/"
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+    for point in sorted(points, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)
