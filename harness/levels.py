@@ -31,23 +31,18 @@ def _combinations() -> list:
 
 
 def _runtimes(kind: int) -> list:
+    """The images (0), stack classes (1) or Fly apps (2); in a quick run, the image and stack
+    class of the default answers (derived from them and their 1Password twin, which tells
+    which variables are secrets), and no Fly app."""
     from harness import runtimes
+    from harness.combinations import one
 
     if not QUICK:
         return runtimes.derive()[kind]
-    derived = runtimes.derive(tuple(_combinations()))
-    classes = [c for c in derived[1] if _is_default(c)][:1]
-    if kind == 1:
-        return classes
-    if kind == 0:
-        return [c.image for c in classes]
-    return []
-
-
-def _is_default(cls) -> bool:
-    from harness.combinations import one
-
-    return one() in cls.combos
+    default = one()
+    classes = runtimes.derive((default, one(secrets="1password")))[1]
+    chosen = [c for c in classes if default in c.combos and c.profile == "pg"][:1]
+    return [[c.image for c in chosen], chosen, []][kind]
 
 
 def _uses_redis(cls) -> bool:

@@ -78,7 +78,10 @@ class Ledger:
         from harness import levels
 
         rows = []
+        ran = {lv for (lv, _, _) in self.passed}
         for level in levels.counted():
+            if not (IN_CI or level.name in ran):
+                continue
             members = level.members()
             done = 0
             for member in members:

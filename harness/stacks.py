@@ -70,8 +70,7 @@ def lock(project: Path) -> None:
     shared: by the run's processes, and by the next runs of the same day."""
     src = project / "src"
     uv_version = run(["uv", "--version"], env=uv_env()).stdout.split()[1]
-    key = hashlib.sha256((src / "pyproject.toml").read_bytes() + uv_version.encode()).hexdigest()
-    cached = LOCKS / key[:16] / "uv.lock"
+    cached = LOCKS / lock_key((src / "pyproject.toml").read_bytes(), uv_version) / "uv.lock"
     cached.parent.mkdir(parents=True, exist_ok=True)
     with open(cached.parent / "lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -79,6 +78,10 @@ def lock(project: Path) -> None:
             _uv_lock(src, uv_version)
             shutil.copyfile(src / "uv.lock", cached)
     shutil.copyfile(cached, src / "uv.lock")
+
+
+def lock_key(pyproject: bytes, uv_version: str) -> str:
+    return hashlib.sha256(pyproject + b"\0" + uv_version.encode()).hexdigest()[:16]
 
 
 def _uv_lock(src: Path, uv_version: str) -> None:

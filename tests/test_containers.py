@@ -221,6 +221,7 @@ def test_image_layers_hold_no_env_file_database_or_decoy(runtime, checks):
               "staticfiles/staticfiles.json"]  # fmt: skip
     missing = [rel for rel in needed if f"app/src/{rel}" not in paths]
     assert missing == [], f"the image lacks {missing}"
+    assert "etc/debian_version" not in paths, f"the scan read {base}'s own layers too"
     assert not any(p.startswith("app/src/tests/") for p in paths), "tests/ in the image"
 
 
