@@ -87,12 +87,13 @@ def proved(item: pytest.Item) -> list[tuple[str, object]]:
 
 
 def group_of(item: pytest.Item) -> str:
+    """The work a test belongs to: its member, or its module (for module-wide fixtures)."""
     owner = _owner(item)
     if owner is not None:
         return f"{type(owner).__name__}:{owner.id}"
     if item.get_closest_marker("docker"):
         return f"docker:{item.path.name}"
-    return item.nodeid
+    return f"module:{item.path.name}"
 
 
 def shard_of(group: str, count: int) -> int:
@@ -135,6 +136,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _owner(item) is not None or item.get_closest_marker("docker"):
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
+    # Longest work first, each group's tests kept together (xdist hands groups out in this
+    # order): the Docker modules, then the stack classes and Fly apps, then the rest; the
+    # many short combination groups fill the workers' gaps at the end.
+    items.sort(key=lambda item: _RANK.get(group_of(item).split(":")[0], 3))
+
+
+_RANK = {"docker": 0, "StackClass": 1, "FlyApp": 2, "Combination": 4}
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -33,7 +33,7 @@ SOURCE = "gh:org/start-django"  # where the manual says the template lives
 NOT_RUN = "# Not run by the tests:"
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console", "zsh"}
 TOKEN = f"d{os.getpid() % 100000}"
-# The docs' compose project and by-hand names, unique per session (`engine.py forget` finds
+# The docs' compose project and by-hand names, unique per session (`harness.engine forget` finds
 # them by their prefix).
 COMPOSE_PROJECT = f"{SUITE_PREFIX}{TOKEN}-cafe-ledger"
 BY_HAND = f"{COMPOSE_PROJECT}-by-hand"

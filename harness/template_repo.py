@@ -9,6 +9,7 @@ answers file records it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -50,6 +51,16 @@ def address_env(repo: Path) -> dict[str, str]:
         "GIT_CONFIG_KEY_0": f"url.{repo}.insteadOf",
         "GIT_CONFIG_VALUE_0": GIT_URL,
     }
+
+
+def serve_address(repo: Path, **more: str) -> None:
+    """From now on, in this process (os.environ, and plumbum's copy of it, which copier's git
+    commands use), the template's address is the repository at `repo`; `more` variables too."""
+    from plumbum import local
+
+    env = {**address_env(repo), **more}
+    os.environ.update(env)
+    local.env.update(env)
 
 
 def _have_commit(commit: str) -> bool:

@@ -49,7 +49,7 @@ POSTGRES_PASSWORD = secrets.token_hex(12)
 
 @dataclass
 class RunningApp:
-    id: str  # the runtime class's id (tests/runtimes.py)
+    id: str  # the Fly app's id (harness/runtimes.py)
     key: str
     combo: Combination
     project: Path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Callable
@@ -26,10 +27,10 @@ from harness.renders import Source, answers_of
 from harness.template_repo import (
     ADDRESS,
     TemplateRepo,
-    address_env,
     assert_not_head,
     next_version,
     previous_release,
+    serve_address,
 )
 
 PREVIOUS, PREVIOUS_COMMIT = previous_release()
@@ -218,7 +219,9 @@ def release(run_dir) -> Release:
         if not (path / ".git").is_dir():
             shutil.rmtree(path, ignore_errors=True)
             TemplateRepo(path, first=PREVIOUS, commit=PREVIOUS_COMMIT).advance_to_working_tree(NEXT)
-    os.environ.update(address_env(path))  # this process's git (and copier) read it
+    # copier keeps a mirror of a remote template; one per worker, so none refreshes another's.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    serve_address(path, COPIER_CACHE_DIR=str(run_dir / "copier-mirrors" / worker))
     return Release(path, Source.release(PREVIOUS, PREVIOUS_COMMIT, ADDRESS))
 
 
@@ -260,10 +263,13 @@ def upgraded(release: Release, dest: Path, answers: dict, edit: Callable | None 
 
 def differences(project: Path, fresh: Path) -> list[str]:
     """Files whose presence, bytes or executable bit differ between a project and a fresh
-    render. The template's address (`_src_path`) differs by where each was copied from, so it
-    is read as the same; the answers file is compared by its answers."""
+    render. The template's address (`_src_path`) differs by where each was copied from (the
+    project: gh:org/start-django; the fresh render: a folder), so it is read as the same; the
+    answers file is compared by its answers."""
     ours, theirs = answers_of(project), answers_of(fresh)
-    same_address = (str(theirs["_src_path"]).encode(), str(ours["_src_path"]).encode())
+    # The README shows the address as a URL (gh:org/x as https://github.com/org/x).
+    shown = re.sub("^gh:", "https://github.com/", str(ours["_src_path"]))
+    same_address = (str(theirs["_src_path"]).encode(), shown.encode())
 
     def listing(root: Path) -> dict[str, tuple[bytes, int]]:
         return {
