@@ -489,3 +489,17 @@ def test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica(project, combo,
         # The worker, if any, runs beside web: nothing opens the database before its restore.
         assert "worker" not in services
         assert web["environment"].get("WORKER_BESIDE_WEB") == ("true" if combo.use_huey else None)
+
+
+def test_the_harness_renders_byte_for_byte_what_the_copier_command_renders(render, tmp_path):
+    """harness.fastcopier (one `git config` per render, compiled Jinja kept) changes how fast
+    copier renders, never what: the default answers and the spread's, against `copier copy`."""
+    from harness.combinations import spread
+    from harness.renders import snapshot
+
+    for combo in spread():
+        dest = tmp_path / combo.id
+        args = [arg for k, v in combo.render_data.items() for arg in ("--data", f"{k}={v}")]
+        made = run([tool("copier"), "copy", "--defaults", "--quiet", *args, snapshot(), dest])
+        assert made.returncode == 0, made.output
+        assert tree_digest(dest) == tree_digest(render(combo)), combo.id
