@@ -22,7 +22,6 @@ from harness.engine import remove_images
 from harness.http import Load
 from harness.s3 import S3, S3_SECRET_KEY, bucket_env, s3_service
 
-
 # Set when the suite put this engine in swarm mode: `harness.engine forget` leaves it then.
 SWARM_MARK = CACHE / "swarm-initialized-by-the-suite"
 
