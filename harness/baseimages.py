@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import CACHE
+from harness import CACHE, SUITE_PREFIX
 from harness.docker import docker, image_info, labels, last_line
 from harness.standins import RECIPE_LABEL, STANDIN_LABEL, Recipe, recipe
 
@@ -48,7 +48,7 @@ class ImageSource:
     """Where the image behind a tag comes from."""
 
     tag: str
-    source: str  # "real", "stand-in" or "unavailable"
+    source: str  # "real", "stand-in", "suite" (one of its own) or "unavailable"
     detail: str  # the stand-in's label, the real image's id, or why it is unavailable
     seconds: float = 0.0  # time ensure_image() spent (pull or build)
 
@@ -169,6 +169,9 @@ def ensure_for_compose(
 
 def _ensure(tag: str) -> ImageSource:
     info = image_info(tag)
+    if tag.startswith(SUITE_PREFIX):  # the suite's own (harness/s3.py's): built, not pulled
+        why = "built by the suite" if info else "not built yet (its harness module builds it)"
+        return ImageSource(tag, "suite" if info else "unavailable", why)
     if info is not None and STANDIN_LABEL not in labels(info):
         return ImageSource(tag, "real", f"local image {info['Id'][:19]}")
     # The real image first, also over a stand-in left from an earlier run.

@@ -189,6 +189,11 @@ def forget() -> list[str]:
         docker("secret", "rm", *secrets)
     if stacks or secrets:
         done.append(f"{len(stacks)} swarm stacks, {len(secrets)} secrets")
+    from harness.swarm import SWARM_MARK
+
+    if SWARM_MARK.exists():  # the suite turned swarm mode on: off again, before anything runs
+        docker("swarm", "leave", "--force", timeout=120)
+        done.append("swarm mode")
     containers = docker("ps", "--all", "--quiet", "--filter", f"name=^{SUITE_PREFIX}").stdout
     if containers.split():
         docker("rm", "--force", "--volumes", *containers.split(), timeout=300)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from harness import CACHE
 from harness.baseimages import ensure_images
 from harness.commands import BIN, free_port, run, tool, uv_env, wait_until
 from harness.docker import inspect
@@ -21,19 +22,23 @@ from harness.engine import remove_images
 from harness.http import Load
 from harness.s3 import S3, S3_SECRET_KEY, bucket_env, s3_service
 
+# Set when the suite put this engine in swarm mode: `harness.engine forget` leaves it then.
+SWARM_MARK = CACHE / "swarm-initialized-by-the-suite"
 
-def ensure_swarm() -> bool:
-    """This engine in swarm mode; True when this call turned it on (the caller leaves it)."""
+
+def ensure_swarm() -> None:
+    """This engine in swarm mode, left on for the rest of the run.
+
+    Never left mid-run: `docker swarm leave` drops the embedded DNS records of every running
+    container on every network (seen: a Fly app's web stopped resolving `postgres` on its own
+    bridge network the moment the swarm test's teardown left the swarm)."""
     state = run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.strip()
     if state == "active":
-        return False
+        return
     result = run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"], timeout=120)
     assert result.returncode == 0, f"docker swarm init failed: {result.output}"
-    return True
-
-
-def leave_swarm() -> None:
-    run(["docker", "swarm", "leave", "--force"], timeout=120)
+    SWARM_MARK.parent.mkdir(parents=True, exist_ok=True)
+    SWARM_MARK.touch()
 
 
 BUCKET = "media"

@@ -243,7 +243,7 @@ def bench_profile(project: Path, profile: str, tmp: Path, args) -> dict:
 
 
 def bench_swarm(project: Path) -> dict:
-    initialized = swarm.ensure_swarm()
+    swarm.ensure_swarm()
     stack = swarm.SwarmStack(project, stacks.suite_name("bench-swarm"), bucket=True)
     try:
         say("swarm: stack-build, stack-deploy")
@@ -276,8 +276,6 @@ def bench_swarm(project: Path) -> dict:
                 "rows": (intact, len(titles)), "media": (media, len(files))}  # fmt: skip
     finally:
         stack.remove()
-        if initialized:
-            swarm.leave_swarm()
 
 
 def swarm_table(r: dict) -> str:

@@ -322,7 +322,11 @@ def test_an_entry_posted_through_flys_proxy_is_processed(app):
     origin = f"https://{app.domain}"
     title = f"fly {app.key} entry"
     post_entry(app.port, title, "through the proxy", origin=origin)
-    count = wait_until(lambda: words(app.port, title, origin), 90, f"{title!r} processed")
+    try:
+        count = wait_until(lambda: words(app.port, title, origin), 90, f"{title!r} processed")
+    except AssertionError as exc:
+        group = "worker" if app.config.get("processes") else "app"
+        raise AssertionError(f"{exc}\n--- {group} ---\n{app.logs(group)[-3000:]}") from None
     assert count == len(f"{title} through the proxy".split())
     if app.combo.use_huey:
         group = "worker" if app.config.get("processes") else "app"

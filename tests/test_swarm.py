@@ -24,7 +24,6 @@ from harness.swarm import (
     SwarmStack,
     ensure_swarm,
     kill_web_task,
-    leave_swarm,
     rolling_update,
 )
 
@@ -39,7 +38,7 @@ REPLACED_WITHIN_S = 30  # a SIGKILLed web task, until its replacement is healthy
 @pytest.fixture(scope="module")
 def swarm(render, tmp_path_factory):
     require_engine()
-    initialized = ensure_swarm()
+    ensure_swarm()
     combo = one(database="postgres", worker="huey", worker_broker="redis")
     project = prepare(render(combo), tmp_path_factory.mktemp("swarm") / "project")
     require(missing_weed())
@@ -51,8 +50,6 @@ def swarm(render, tmp_path_factory):
         yield stack
     finally:
         stack.remove()
-        if initialized:
-            leave_swarm()
 
 
 def test_the_stack_runs_three_web_and_two_worker_replicas_behind_the_proxy(swarm):
