@@ -28,6 +28,8 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
         "src/scripts/run.sh": True,
         "src/scripts/web.sh": True,
         "src/scripts/healthcheck.py": True,
+        "src/scripts/migration_check.py": True,
+        "src/accounts/management/commands/migrate.py": True,
         "src/.python-version": True,
         "src/config/logs.py": True,
         "src/config/gunicorn.py": True,

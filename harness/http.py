@@ -70,11 +70,11 @@ def healthy(port: int, path: str = "/health/") -> dict | None:
 
 
 def post_form(port: int, fields: dict[str, str], files: dict[str, tuple[str, bytes]] | None = None,
-              path: str = "/", origin: str | None = None) -> tuple[int, str]:  # fmt: skip
+              path: str = "/", origin: str | None = None) -> tuple[int, str, dict[str, str]]:  # fmt: skip
     """GET the form page, then POST it as a browser does: the CSRF cookie and token, Origin
     and Referer; multipart when there are files (name -> (filename, bytes)). The csrftoken
     cookie is Secure (production settings), so a cookie jar would not send it over http: the
-    Cookie header is set by hand. Returns (status, text) of the POST."""
+    Cookie header is set by hand. Returns the POST's status, text and the cookies it set."""
     status, headers, page = get(port, path, origin)
     assert status == 200, f"GET {path} answered {status}: {page[:500]}"
     cookies = SimpleCookie()
@@ -102,26 +102,42 @@ def post_form(port: int, fields: dict[str, str], files: dict[str, tuple[str, byt
         )
     else:
         body, kind = urlencode(fields).encode(), "application/x-www-form-urlencoded"
-    status, _, content = send(
+    status, answered, content = send(
         port, "POST", path, origin=origin, timeout=30, body=body,
         headers={"Cookie": f"csrftoken={cookies['csrftoken'].value}", "Origin": origin,
                  "Referer": f"{origin}{path}", "Content-Type": kind},
     )  # fmt: skip
-    return status, content.decode(errors="replace")
+    given = {}
+    for value in answered.get_all("Set-Cookie") or []:
+        given |= {name: morsel.value for name, morsel in SimpleCookie(value).items()}
+    return status, content.decode(errors="replace"), given
 
 
 def post_entry(port: int, title: str, body: str, origin: str | None = None) -> None:
     """Create an entry through the app's form."""
-    status, text = post_form(port, {"title": title, "body": body}, origin=origin)
+    status, text, _ = post_form(port, {"title": title, "body": body}, origin=origin)
     assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
 
 
 def post_attachment(port: int, title: str, filename: str, content: bytes) -> None:
     """Create an entry with an attachment through the form (multipart/form-data)."""
-    status, text = post_form(
+    status, text, _ = post_form(
         port, {"title": title, "body": ""}, files={"attachment": (filename, content)}
     )
     assert status == 302, f"POST / answered {status}: {text[:800]}"
+
+
+def logs_in(port: int, username: str, password: str, origin: str | None = None,
+             login: str = "/admin/login/", landing: str = "/admin/") -> bool:  # fmt: skip
+    """Sign in through the login form as a browser does, then open the landing page with the
+    session cookie it set: True when that page answers 200 as the signed-in user."""
+    fields = {"username": username, "password": password, "next": landing}
+    status, _, cookies = post_form(port, fields, path=login, origin=origin)
+    if status != 302 or "sessionid" not in cookies:
+        return False
+    status, _, page = request(port, "GET", landing, origin=origin,
+                              headers={"Cookie": f"sessionid={cookies['sessionid']}"})  # fmt: skip
+    return status == 200 and username in page
 
 
 def words(port: int, title: str, origin: str | None = None) -> int | None | bool:

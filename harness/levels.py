@@ -49,6 +49,27 @@ def _uses_redis(cls) -> bool:
     return cls.representative.use_redis
 
 
+def _upgrades() -> list:
+    """Every combination, as each supported release made it."""
+    from harness.upgrades import upgrades
+
+    return [] if QUICK else upgrades(_combinations())
+
+
+def _live_upgrades() -> list:
+    """Every data runtime (compose and Fly), as each supported release made it."""
+    from harness.runtimes import data_runtimes
+    from harness.upgrades import live_upgrades
+
+    return [] if QUICK else live_upgrades(data_runtimes(fly=True))
+
+
+def _has_uploads(member) -> bool:
+    from harness.upgrades import has_uploads
+
+    return has_uploads(member)
+
+
 @dataclasses.dataclass(frozen=True)
 class Level:
     name: str
@@ -93,10 +114,22 @@ LEVELS = (
         ),
         **_all("test_team_workflow.py", "test_workflows_pass_actionlint"),
     }),
-    Level("upgraded", lambda: [] if QUICK else _combinations(), _all(
+    Level("upgraded", _upgrades, _all(
         "test_update.py",
-        "test_a_project_from_the_previous_release_updates_to_exactly_a_fresh_render",
+        "test_a_project_from_a_supported_release_updates_to_exactly_a_fresh_render",
     )),
+    Level("upgraded live", _live_upgrades, {
+        **_all(
+            "test_upgrade_live.py",
+            "test_every_row_written_before_the_update_is_there",
+            "test_the_superuser_signs_in_with_the_same_password",
+        ),
+        "test_upgrade_live.py::test_the_upload_is_served": _has_uploads,
+        "test_upgrade_live.py::test_the_task_queued_before_the_update_is_processed_once":
+            lambda m: m.runtime.broker != "none",
+        "test_upgrade_live.py::test_litestream_still_replicates_a_row_written_after_the_update":
+            lambda m: m.runtime.litestream,
+    }),
     Level("images built", lambda: _runtimes(0), _all(
         "test_containers.py",
         "test_image_runs_unprivileged_on_the_python_asked_for",

@@ -28,7 +28,7 @@ from harness import baseimages, stacks
 from harness.levels import level
 from harness.proof import IMAGE_PROPERTY, PROPERTY, Ledger
 
-OWNERS = {"Combination", "Image", "StackClass", "FlyApp"}
+OWNERS = {"Combination", "Image", "StackClass", "FlyApp", "Upgrade", "LiveUpgrade"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,7 +53,7 @@ def _shard(config: pytest.Config) -> tuple[int, int] | None:
 
 
 def _owner(item: pytest.Item):
-    """The Combination, Image, StackClass or FlyApp a test is parametrized with."""
+    """The member a test is parametrized with (a Combination, StackClass, FlyApp, ...)."""
     for value in getattr(getattr(item, "callspec", None), "params", {}).values():
         if type(value).__name__ in OWNERS:
             return value
@@ -142,7 +142,14 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: _RANK.get(group_of(item).split(":")[0], 3))
 
 
-_RANK = {"docker": 0, "StackClass": 1, "FlyApp": 2, "Combination": 4}
+_RANK = {
+    "docker": 0,
+    "LiveUpgrade": 0,
+    "StackClass": 1,
+    "FlyApp": 2,
+    "Combination": 4,
+    "Upgrade": 4,
+}
 
 
 @pytest.hookimpl(tryfirst=True)

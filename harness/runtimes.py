@@ -175,3 +175,63 @@ def stack_classes() -> list[StackClass]:
 
 def fly_apps() -> list[FlyApp]:
     return derive()[2]
+
+
+@dataclass(frozen=True)
+class DataRuntime:
+    """Where a project keeps its data and its queue, as far as an update can break them: the
+    compose profile (or Fly, which runs the default profile's image), the broker, litestream.
+    `combo` is the combination closest to the defaults that runs this way."""
+
+    place: str  # "pg" or "sq" (compose profiles), or "fly-pg" / "fly-sq"
+    broker: str  # "redis", "sqlite" or "none"
+    litestream: bool
+    combo: Combination
+
+    @property
+    def id(self) -> str:
+        return "-".join(
+            [self.place, f"broker_{self.broker}", *(["litestream"] if self.litestream else [])]
+        )
+
+    @property
+    def profile(self) -> str:
+        return self.place.removeprefix("fly-")
+
+
+def data_runtimes(fly: bool = False) -> list[DataRuntime]:
+    """Each distinct database x broker x litestream of the compose profiles; with `fly`, also
+    the Fly app of each database (PostgreSQL: the release command migrates; SQLite: web.sh
+    migrates the volume's database, litestream replicating it)."""
+    keys = set()
+    for combo in all_combinations():
+        broker = combo.get("worker_broker") if combo.use_huey else "none"
+        for profile in combo.profiles:
+            keys.add((profile, broker, combo.use_litestream and profile == "sq"))
+    found = []
+    for profile, broker, litestream in sorted(keys):
+        found.append(
+            DataRuntime(profile, broker, litestream, _closest(profile, broker, litestream))
+        )
+    if fly:
+        found.append(
+            DataRuntime("fly-pg", "redis", False, _closest("pg", "redis", False, fly=True))
+        )
+        found.append(
+            DataRuntime("fly-sq", "sqlite", True, _closest("sq", "sqlite", True, fly=True))
+        )
+    return found
+
+
+def _closest(profile: str, broker: str, litestream: bool, fly: bool | None = None) -> Combination:
+    from harness.combinations import one
+
+    wanted: dict = {"database": "postgres" if profile == "pg" else "sqlite", "secrets": "dotenv"}
+    wanted["worker"] = "none" if broker == "none" else "huey"
+    if broker != "none":
+        wanted["worker_broker"] = broker
+    if profile == "sq":
+        wanted["litestream"] = litestream
+    if fly is not None:
+        wanted["fly"] = fly
+    return one(**wanted)

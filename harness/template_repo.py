@@ -37,6 +37,16 @@ def previous_release() -> tuple[str, str]:
     return releases()[0]
 
 
+# Projects made by the newest SUPPORTED releases update to the next one, proven
+# (CONTRIBUTING.md, "Supported releases").
+SUPPORTED = 2
+
+
+def supported_releases() -> list[tuple[str, str]]:
+    """The releases a project may update from, oldest first: (version, commit)."""
+    return list(reversed(releases()[:SUPPORTED]))
+
+
 def next_version(version: str) -> str:
     """The version after `version` for the working tree: the next minor (v0.1.0 -> v0.2.0)."""
     major, minor, _ = re.match(r"v(\d+)\.(\d+)\.(\d+)", version).groups()
@@ -131,6 +141,14 @@ class TemplateRepo:
         self._copy_working_tree()
         self.release(tag)
         return git(self.path, "describe", "--tags").strip()
+
+    def advance_to_release(self, version: str, commit: str) -> None:
+        """Commit the template as it was at `commit` on top, tagged `version`."""
+        for name in TEMPLATE_PARTS:
+            target = self.path / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        _release_files(commit, self.path)
+        self.release(version)
 
     def edit(self, rel: str, old: str, new: str) -> None:
         """Replace the first `old` in a template file (which must hold it) by `new`."""

@@ -11,51 +11,26 @@ from xml.etree import ElementTree
 
 import pytest
 
-from harness.combinations import Combination, all_combinations, one
 from harness.commands import run, uv_env
 from harness.renders import digest
+from harness.runtimes import data_runtimes
 from harness.stacks import lock
 
-
-def runtime_key(combo: Combination, profile: str) -> tuple:
-    broker = combo.get("worker_broker") if combo.use_huey else "none"
-    return (profile, broker, combo.use_litestream if profile == "sq" else False)
-
-
-def runtimes() -> list[tuple[tuple, Combination]]:
-    """Each distinct runtime, with the combination closest to the defaults that has it."""
-    keys = sorted({runtime_key(c, p) for c in all_combinations() for p in c.profiles})
-    chosen = []
-    for profile, broker, litestream in keys:
-        wanted = {"database": "postgres" if profile == "pg" else "sqlite"}
-        wanted["worker"] = "none" if broker == "none" else "huey"
-        if broker != "none":
-            wanted["worker_broker"] = broker
-        if profile == "sq":
-            wanted["litestream"] = litestream
-        chosen.append(((profile, broker, litestream), one(**wanted)))
-    return chosen
-
-
-RUNTIMES = runtimes()
+RUNTIMES = data_runtimes()
 
 
 @pytest.mark.services
-@pytest.mark.parametrize(
-    ("key", "combo"),
-    RUNTIMES,
-    ids=[f"{p}-broker_{b}" + ("-litestream" if lit else "") for (p, b, lit), _ in RUNTIMES],
-)
-def test_generated_suite_passes_against_real_services(key, combo, project_copy, request, tmp_path):
-    profile, broker, _ = key
-    project = project_copy(combo)
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=lambda r: r.id)
+def test_generated_suite_passes_against_real_services(runtime, project_copy, request, tmp_path):
+    profile, broker = runtime.profile, runtime.broker
+    project = project_copy(runtime.combo)
     lock(project)  # `just lock`, made once per pyproject.toml
     src = project / "src"
     env = {**uv_env(), "CI": "true"}  # in CI mode the project's suite fails instead of skipping
     result = run(["uv", "sync", "--locked"], cwd=src, env=env)
     assert result.returncode == 0, result.output
 
-    name = "suite_" + digest(repr(key))
+    name = "suite_" + digest(runtime.id)
     if profile == "pg":
         base = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
         env["DATABASE_URL"] = f"{base}/{name}"
