@@ -124,17 +124,48 @@ class LayerFile:
 
 
 def layer_files(tag: str, above: str | None = None) -> Iterator[LayerFile]:
-    """Every member of every layer of `tag` that is not a layer of the image `above` (its
-    base), read from `docker save` (streamed, not unpacked).
+    """Every file of every layer of `tag` that is not a layer of the image `above` (its
+    base): the layers the build added.
 
-    The OCI layout engines v25+ write names each layer blob by its digest, which is its diff
-    id: the base's layers (`RootFS.Layers` of `above`) are skipped by it. The classic layout
-    (`<id>/layer.tar`, older engines) cannot be matched that way: every layer is read."""
-    skip = set()
+    With the overlay2 storage driver (Docker's default on Linux), read from the layers'
+    directories on disk: no export, the engine is not asked to stream the whole image.
+    Otherwise from `docker save`, streamed: the OCI layout engines v25+ write names each
+    layer blob by its digest, which is its diff id, so the base's are skipped by it."""
+    info = image_info(tag)
+    assert info is not None, f"no image {tag}"
+    base = 0
     if above is not None:
-        base = image_info(above)
-        assert base is not None, f"no image {above}"
-        skip = {layer.removeprefix("sha256:") for layer in base["RootFS"]["Layers"]}
+        base_info = image_info(above)
+        assert base_info is not None, f"no image {above}"
+        base = len(base_info["RootFS"]["Layers"])
+        assert info["RootFS"]["Layers"][:base] == base_info["RootFS"]["Layers"], (
+            f"{tag} is not built on {above}"
+        )
+    driver = info.get("GraphDriver") or {}
+    if driver.get("Name") == "overlay2" and os.access(driver["Data"]["UpperDir"], os.R_OK):
+        yield from _overlay_files(driver["Data"], len(info["RootFS"]["Layers"]) - base)
+    else:
+        skip = {layer.removeprefix("sha256:") for layer in info["RootFS"]["Layers"][:base]}
+        yield from _saved_files(tag, skip)
+
+
+def _overlay_files(data: dict, count: int) -> Iterator[LayerFile]:
+    """The files of the top `count` layers, from overlay2's diff directories (top first)."""
+    layers = [data["UpperDir"], *data.get("LowerDir", "").split(":")][:count]
+    for layer in layers:
+        root = Path(layer)
+        for directory, dirs, files in os.walk(root):
+            for name in [*dirs, *files]:
+                path = Path(directory) / name
+                head = b""
+                if name in files and path.is_file() and not path.is_symlink():
+                    with open(path, "rb") as f:
+                        head = f.read(len(SQLITE_MAGIC))
+                yield LayerFile(layer, path.relative_to(root).as_posix(), head)
+
+
+def _saved_files(tag: str, skip: set[str]) -> Iterator[LayerFile]:
+    """The files of the layers of `docker save` whose blob names are not in `skip`."""
     save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
     try:
         with tarfile.open(fileobj=save.stdout, mode="r|") as outer:

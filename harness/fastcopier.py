@@ -1,5 +1,5 @@
-"""copier as the suite runs it in-process: the same renders, with two kinds of repeated work
-done once.
+"""copier as the suite runs it in-process: the same renders, with three kinds of repeated
+work done once.
 
 * copier 9.19 asks git for `core.fileMode` of the destination before writing each file's mode
   (`Worker._sync_git_index_executable_bit`), which only acts where it is "false". The answer
@@ -10,6 +10,9 @@ done once.
   part of every path in it again: about 700 compilations per render, 2,000 per update. The
   code Jinja compiles depends only on the source and on the environment's syntax settings,
   extensions and filter signatures, so compiled code is kept under those, in this process.
+* copier reads copier.yml (and the YAML files it includes) again for every Template object,
+  about four times per update, each time from a fresh clone. What it reads is kept under the
+  bytes of the YAML files beside copier.yml, and handed out as a copy.
 
 `install()` is idempotent; harness.renders and the upgrade tests call it before rendering.
 tests/test_render.py checks that a render through it is byte for byte copier's own.
@@ -17,12 +20,16 @@ tests/test_render.py checks that a render through it is byte for byte copier's o
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import subprocess
+import weakref
 from pathlib import Path
 from types import CodeType
 
 _FILE_MODE: dict[tuple[str, float | None], str] = {}
 _CODE: dict[tuple, CodeType] = {}
+_CONFIG: dict[str, dict] = {}
 
 
 def _config_state(root: Path) -> float | None:
@@ -42,7 +49,19 @@ def file_mode(root: Path) -> str:
     return _FILE_MODE[key]
 
 
+_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # env -> (sizes, key)
+
+
 def codegen_key(env) -> tuple | None:
+    """codegen_key_now(env), kept per environment while its filters and tests stay as many."""
+    sizes = (len(env.filters), len(env.tests))
+    kept = _KEYS.get(env)
+    if kept is None or kept[0] != sizes:
+        kept = _KEYS[env] = (sizes, codegen_key_now(env))
+    return kept[1]
+
+
+def codegen_key_now(env) -> tuple | None:
     """What besides the source decides the code Jinja compiles in this environment (its
     lexer's settings, the same tuple jinja2.lexer.get_lexer caches lexers under; extensions,
     filters and tests with how each takes its arguments; policies), or None where that cannot
@@ -63,9 +82,20 @@ def codegen_key(env) -> tuple | None:
     )  # fmt: skip
 
 
+def yaml_digest(conf_path: Path) -> str:
+    """The bytes of copier.yml and of every YAML file in its template (the ones it can
+    include), by name."""
+    h = hashlib.sha256()
+    root = Path(conf_path).parent
+    for path in sorted(root.rglob("*.y*ml")):
+        if ".git" not in path.relative_to(root).parts and path.suffix in {".yml", ".yaml"}:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def install() -> None:
     import jinja2
-    from copier import _main
+    from copier import _main, _template
 
     original_sync = _main.Worker._sync_git_index_executable_bit
     if getattr(original_sync, "memoized", False):
@@ -88,6 +118,15 @@ def install() -> None:
             _CODE[key] = original_compile(self, source, name, filename, raw, defer_init)
         return _CODE[key]
 
+    original_config = _template.load_template_config
+
+    def load_template_config(conf_path, quiet=False):
+        key = f"{yaml_digest(conf_path)}:{quiet}"
+        if key not in _CONFIG:
+            _CONFIG[key] = original_config(conf_path, quiet)
+        return copy.deepcopy(_CONFIG[key])
+
     sync.memoized = True
     _main.Worker._sync_git_index_executable_bit = sync
     jinja2.Environment.compile = compile
+    _template.load_template_config = load_template_config

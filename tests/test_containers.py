@@ -456,9 +456,11 @@ def test_source_only_change_reuses_the_dependency_layer(render, tmp_path):
     dockerfile = project / cls.image.dockerfile
     ensure_for_dockerfile(dockerfile)
     tag = f"{suite_name('rebuild')}:test"
+    base = base_images(dockerfile)[-1]
     try:
         first = build_image(tag, project / "src", dockerfile)
         assert first.ok, first.tail(40)
+        base_before = image_config(base)["Id"]
         urls = project / "src" / "config" / "urls.py"
         # Unique per run: the same edit twice would find its COPY layer in the build cache.
         urls.write_text(urls.read_text() + f"\n# a source-only change {uuid.uuid4()}\n")
@@ -467,7 +469,11 @@ def test_source_only_change_reuses_the_dependency_layer(render, tmp_path):
         assert rebuilt.ok, rebuilt.tail(40)
         sync = re.search(r"^#(\d+) \[build [^\]]*\] RUN .*uv sync", rebuilt.log, re.MULTILINE)
         assert sync, rebuilt.tail(60)
-        assert re.search(rf"^#{sync[1]} CACHED", rebuilt.log, re.MULTILINE), rebuilt.tail(60)
+        steps = "\n".join(re.findall(r"^#\d+ (?:\[.*|CACHED|DONE .*)$", rebuilt.log, re.MULTILINE))
+        base_moved = f"{base}: {base_before} then {image_config(base)['Id']}"
+        assert re.search(rf"^#{sync[1]} CACHED", rebuilt.log, re.MULTILINE), (
+            f"{base_moved}\n{steps}"
+        )
         copy = re.search(r"^#(\d+) \[stage-1 \d+/\d+\] COPY \. \.", rebuilt.log, re.MULTILINE)
         assert copy and not re.search(rf"^#{copy[1]} CACHED", rebuilt.log, re.MULTILINE)
     finally:

@@ -3,21 +3,46 @@ message naming the question, and a refused copy writes nothing."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import keyword
 import sys
+import traceback
+from dataclasses import dataclass
 
 import pytest
 import yaml
 
 from harness.combinations import config, questions
-from harness.commands import run, tool
-
-COPIER = [tool("copier"), "copy", "--defaults", "--quiet"]
 
 
-def copier_copy(template, dest, **data):
+@dataclass
+class Copied:
+    returncode: int
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stderr
+
+
+def copier_copy(template, dest, **data) -> Copied:
+    """`copier copy --defaults --quiet --data ... TEMPLATE DEST`: copier's own command line,
+    run in this process (the same code as the `copier` command, without its start-up)."""
+    from copier._cli import CopierApp
+
     args = [arg for key, value in data.items() for arg in ("--data", f"{key}={value}")]
-    return run([*COPIER, *args, str(template), str(dest)], timeout=120)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            _, status = CopierApp.run(
+                ["copier", "copy", "--defaults", "--quiet", *args, str(template), str(dest)],
+                exit=False,
+            )
+        except Exception as exc:  # noqa: BLE001 (the interpreter prints any; exit 1)
+            print("".join(traceback.format_exception_only(exc)), file=sys.stderr)
+            status = 1
+    return Copied(status, stderr.getvalue())
 
 
 def test_every_question_has_help_and_a_default():

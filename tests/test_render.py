@@ -336,7 +336,7 @@ def venv_for(tmp_path_factory, checks):
 def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_path_factory):
     """`manage.py check --deploy` and `makemigrations --check` on the production settings.
     Keyed by the app code and its dependency list: python_version changes neither (only
-    requires-python and ruff's target, which the ruff test covers)."""
+    .python-version, requires-python and ruff's target, which the ruff test covers)."""
     src = project / "src"
     deps = dependency_set(project)
     python = venv_for(deps)
@@ -366,7 +366,7 @@ def test_django_check_and_migrations_are_clean(project, venv_for, checks, tmp_pa
         ]
         return results
 
-    key = digest(tree_digest(src, exclude=frozenset({"pyproject.toml"})), *deps)
+    key = digest(tree_digest(src, exclude=frozenset({"pyproject.toml", ".python-version"})), *deps)
     for result in checks.get("django", key, verdict):
         assert result.returncode == 0, result.output
 
