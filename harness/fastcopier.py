@@ -1,4 +1,4 @@
-"""copier as the suite runs it in-process: the same renders, with three kinds of repeated
+"""copier as the suite runs it in-process: the same renders, with four kinds of repeated
 work done once.
 
 * copier 9.19 asks git for `core.fileMode` of the destination before writing each file's mode
@@ -13,6 +13,11 @@ work done once.
 * copier reads copier.yml (and the YAML files it includes) again for every Template object,
   about four times per update, each time from a fresh clone. What it reads is kept under the
   bytes of the YAML files beside copier.yml, and handed out as a copy.
+* copier checks a remote template out again for every Template object (about five times per
+  update), six git processes each (refresh the mirror, prune, add a worktree, submodules).
+  What it checks out depends only on the commit the ref names, so one checkout per address
+  and commit is kept in this process (read only: copier renders from it and asks git about
+  it, and removes only its own placeholder folder).
 
 `install()` is idempotent; harness.renders and the upgrade tests call it before rendering.
 tests/test_render.py checks that a render through it is byte for byte copier's own.
@@ -20,9 +25,12 @@ tests/test_render.py checks that a render through it is byte for byte copier's o
 
 from __future__ import annotations
 
+import atexit
 import copy
 import hashlib
+import shutil
 import subprocess
+import tempfile
 import weakref
 from pathlib import Path
 from types import CodeType
@@ -30,6 +38,7 @@ from types import CodeType
 _FILE_MODE: dict[tuple[str, float | None], str] = {}
 _CODE: dict[tuple, CodeType] = {}
 _CONFIG: dict[str, dict] = {}
+_CHECKOUTS: dict[tuple[str, str], str] = {}
 
 
 def _config_state(root: Path) -> float | None:
@@ -93,9 +102,21 @@ def yaml_digest(conf_path: Path) -> str:
     return h.hexdigest()
 
 
+def named_commit(url: str, ref: str) -> str | None:
+    """The commit a branch or tag names at url (`git ls-remote`), or None (a commit id, or
+    a ref the remote does not have: left to copier)."""
+    listed = subprocess.run(["git", "ls-remote", "--", url, ref], capture_output=True,
+                            text=True, check=False).stdout.splitlines()  # fmt: skip
+    names = {line.split("\t")[1]: line.split("\t")[0] for line in listed if "\t" in line}
+    for name in (f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}", ref):
+        if name in names:
+            return names[name]
+    return None
+
+
 def install() -> None:
     import jinja2
-    from copier import _main, _template
+    from copier import _main, _template, _vcs
 
     original_sync = _main.Worker._sync_git_index_executable_bit
     if getattr(original_sync, "memoized", False):
@@ -126,7 +147,20 @@ def install() -> None:
             _CONFIG[key] = original_config(conf_path, quiet)
         return copy.deepcopy(_CONFIG[key])
 
+    original_clone = _template.clone
+
+    def clone(url, ref="HEAD", location=None):
+        commit = named_commit(url, ref) if _vcs._is_remote(url) else None
+        if commit is None:
+            return original_clone(url, ref, location)
+        if (url, commit) not in _CHECKOUTS:
+            kept = tempfile.mkdtemp(prefix="fastcopier-checkout-")
+            atexit.register(shutil.rmtree, kept, ignore_errors=True)
+            _CHECKOUTS[(url, commit)] = original_clone(url, commit, kept)
+        return _CHECKOUTS[(url, commit)]
+
     sync.memoized = True
     _main.Worker._sync_git_index_executable_bit = sync
     jinja2.Environment.compile = compile
     _template.load_template_config = load_template_config
+    _template.clone = clone
