@@ -27,6 +27,7 @@ def ledger(monkeypatch):
     """A ledger over a level of two members, a and b, each needing two tests."""
     members = [SimpleNamespace(id="a"), SimpleNamespace(id="b")]
     level = levels.Level("rendered", lambda: members, {"m.py::one": None, "m.py::two": None})
+    monkeypatch.setattr(levels, "QUICK", False)  # the full line's label, even under --quick
     monkeypatch.setattr(levels, "counted", lambda: [level])
     monkeypatch.setattr(levels, "_members", lambda name: members)
     monkeypatch.setattr(renders, "changed_renders", list)

@@ -38,7 +38,8 @@ def adopt_auth_user(alias: str) -> bool:
             cursor.execute(
                 "UPDATE django_content_type SET app_label = 'accounts'"
                 " WHERE app_label = 'auth' AND model = 'user' AND NOT EXISTS"
-                " (SELECT 1 FROM django_content_type WHERE app_label = 'accounts' AND model = 'user')"
+                " (SELECT 1 FROM django_content_type"
+                " WHERE app_label = 'accounts' AND model = 'user')"
             )
     return True
 
@@ -48,5 +49,5 @@ class Command(MigrateCommand):
 
     def handle(self, *args, **options):
         if adopt_auth_user(options["database"]):
-            self.stdout.write("migrate: the users in auth_user are now accounts.User's (kept as they are)")
+            self.stdout.write("migrate: auth_user's users are accounts.User's now, as they were")
         super().handle(*args, **options)
