@@ -110,7 +110,6 @@ class FlyRun:
             values["LITESTREAM_REPLICA_URL"] = "file:///replica/db"
         return ["--network", self.network, *(f"--env={k}={v}" for k, v in values.items())]
 
-    # --- deploying ------------------------------------------------------------------------
 
     def deploy(self) -> None:
         """`just deploy` as Fly carries it out: build, databases attached (the first time),
@@ -219,7 +218,6 @@ class FlyRun:
             run(["docker", "volume", "rm", *self.volumes])
         remove_images(self.image)
 
-    # --- looking at it ----------------------------------------------------------------------
 
     def logs(self, group: str) -> str:
         result = run(["docker", "logs", self.machines[group]])
