@@ -6,7 +6,7 @@ arguments are [build.args]. Deploy: the [deploy] release_command first, on a tem
 machine without volumes (RELEASE_COMMAND=1), then one machine per [processes] group (or one
 `app` machine running CMD), each with fly.toml's [env], the secrets `fly secrets set` would
 hold, the variables Fly sets (FLY_APP_NAME, PRIMARY_REGION, ...) and a volume at each
-[[mounts]] destination; http_service's groups publish internal_port on 127.0.0.1. A new
+[[mounts]] destination of the groups it names (all when it names none); http_service's groups publish internal_port on 127.0.0.1. A new
 deploy (`deploy()` again, after the project changed) builds, runs the new release command
 against the same databases while the old machines still run, then replaces the machines,
 volumes kept.
@@ -110,7 +110,6 @@ class FlyRun:
             values["LITESTREAM_REPLICA_URL"] = "file:///replica/db"
         return ["--network", self.network, *(f"--env={k}={v}" for k, v in values.items())]
 
-
     def deploy(self) -> None:
         """`just deploy` as Fly carries it out: build, databases attached (the first time),
         release command, machines replaced, healthy (Fly's checks gate a deploy)."""
@@ -176,15 +175,20 @@ class FlyRun:
         """One machine per process group, with the [[mounts]] volumes (and the stand-in
         bucket); the served groups publish internal_port."""
         config = self.config
-        mounts = []
-        for mount in config.get("mounts", []):
-            mounts += ["--volume", f"{self._volume(mount['source'])}:{mount['destination']}"]
-        if "LITESTREAM_REPLICA_URL=file:///replica/db" in " ".join(self.env()):
-            mounts += ["--volume", f"{self._volume('bucket')}:/replica"]
         groups = config.get("processes") or {"app": None}
+        bucket = []
+        if "LITESTREAM_REPLICA_URL=file:///replica/db" in " ".join(self.env()):
+            bucket = ["--volume", f"{self._volume('bucket')}:/replica"]
         internal_port = config["http_service"]["internal_port"]
         served = config["http_service"].get("processes") or list(groups)
         for group, command in groups.items():
+            mounts = list(bucket)
+            for mount in config.get("mounts", []):
+                if group in mount.get("processes", list(groups)):
+                    mounts += [
+                        "--volume",
+                        f"{self._volume(mount['source'])}:{mount['destination']}",
+                    ]
             name = f"{self.network}-{group}"
             publish = (
                 ["--publish", f"127.0.0.1:{self.port}:{internal_port}"] if group in served else []
@@ -217,7 +221,6 @@ class FlyRun:
         if self.volumes:
             run(["docker", "volume", "rm", *self.volumes])
         remove_images(self.image)
-
 
     def logs(self, group: str) -> str:
         result = run(["docker", "logs", self.machines[group]])

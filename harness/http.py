@@ -43,8 +43,8 @@ def get(port: int, path: str = "/", origin: str | None = None):
     return request(port, "GET", path, origin=origin)
 
 
-def download(port: int, path: str) -> tuple[int, bytes]:
-    status, _, content = send(port, "GET", path, timeout=30)
+def download(port: int, path: str, origin: str | None = None) -> tuple[int, bytes]:
+    status, _, content = send(port, "GET", path, timeout=30, origin=origin)
     return status, content
 
 
@@ -119,10 +119,14 @@ def post_entry(port: int, title: str, body: str, origin: str | None = None) -> N
     assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
 
 
-def post_attachment(port: int, title: str, filename: str, content: bytes) -> None:
+def post_attachment(port: int, title: str, filename: str, content: bytes,
+                    origin: str | None = None) -> None:  # fmt: skip
     """Create an entry with an attachment through the form (multipart/form-data)."""
     status, text, _ = post_form(
-        port, {"title": title, "body": ""}, files={"attachment": (filename, content)}
+        port,
+        {"title": title, "body": ""},
+        files={"attachment": (filename, content)},
+        origin=origin,
     )
     assert status == 302, f"POST / answered {status}: {text[:800]}"
 

@@ -64,10 +64,10 @@ def _live_upgrades() -> list:
     return [] if QUICK else live_upgrades(data_runtimes(fly=True))
 
 
-def _has_uploads(member) -> bool:
-    from harness.upgrades import has_uploads
+def _keeps_uploads(member) -> bool:
+    from harness.upgrades import keeps_uploads
 
-    return has_uploads(member)
+    return keeps_uploads(member)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +124,7 @@ LEVELS = (
             "test_every_row_written_before_the_update_is_there",
             "test_the_superuser_signs_in_with_the_same_password",
         ),
-        "test_upgrade_live.py::test_the_upload_is_served": _has_uploads,
+        "test_upgrade_live.py::test_the_upload_is_served": _keeps_uploads,
         "test_upgrade_live.py::test_the_task_queued_before_the_update_is_processed_once":
             lambda m: m.runtime.broker != "none",
         "test_upgrade_live.py::test_litestream_still_replicates_a_row_written_after_the_update":
@@ -161,6 +161,7 @@ LEVELS = (
         "test_health_answers_200_with_flys_environment",
         "test_every_process_runs_its_command",
         "test_an_entry_posted_through_flys_proxy_is_processed",
+        "test_an_upload_is_written_to_a_volume_a_deploy_keeps",
         "test_stop_with_kill_signal_exits_0_within_kill_timeout",
     )),
 )  # fmt: skip

@@ -71,12 +71,20 @@ class LiveUpgrade:
         return Source.release(self.release, self.commit, ADDRESS)
 
 
-def has_uploads(upgrade: Upgrade | LiveUpgrade) -> bool:
-    """Whether the release's sample app takes file uploads (entries' attachments)."""
-    forms = git(
-        ROOT, "show", f"{resolve(upgrade.commit)}:template/src/{{{{ project_slug }}}}/forms.py"
+def keeps_uploads(live: LiveUpgrade) -> bool:
+    """Whether the release's app takes file uploads (entries' attachments) and keeps them
+    across a deploy on this runtime. On Fly, only where its fly.toml puts MEDIA_ROOT on a
+    volume: v0.2.0's app wrote them to the Machine's own disk, lost at any deploy, update or not.
+    """
+
+    def released(path: str) -> str:
+        return git(ROOT, "show", f"{resolve(live.commit)}:template/{path}")
+
+    takes = "attachment" in released("src/{{ project_slug }}/forms.py")
+    on_fly = live.runtime.place.startswith("fly")
+    return takes and (
+        not on_fly or "MEDIA_ROOT" in released("{% if fly %}fly.toml{% endif %}.jinja")
     )
-    return "attachment" in forms
 
 
 def upgrades(combos: list[Combination]) -> list[Upgrade]:

@@ -87,8 +87,21 @@ def test_sqlite_lives_on_the_mounted_volume_and_the_worker_beside_it(deployed):
     if paths and combo.use_huey:
         assert "processes" not in config, "a worker group could not open the volume"
         assert config["env"]["WORKER_BESIDE_WEB"] == "true"
-    if not paths:
-        assert not mounts
+
+
+def test_uploads_live_on_the_served_groups_volume(deployed):
+    """A Machine's own disk is new at every deploy: MEDIA_ROOT is on a volume of every group
+    that serves the app."""
+    _, _, config = deployed
+    media = config["env"]["MEDIA_ROOT"]
+    served = config["http_service"].get("processes") or list(config.get("processes") or ["app"])
+    for group in served:
+        volumes = [
+            m["destination"]
+            for m in config.get("mounts", [])
+            if group in m.get("processes", [group])
+        ]
+        assert any(media.startswith(dest + "/") for dest in volumes), f"{group}: {media}"
 
 
 def test_release_command_migrates_only_postgres(deployed):

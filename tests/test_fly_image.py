@@ -16,7 +16,7 @@ from harness.commands import run, wait_until
 from harness.docker import inspect
 from harness.engine import require_engine
 from harness.fly import FlyRun
-from harness.http import post_entry, words
+from harness.http import post_attachment, post_entry, words
 from harness.levels import members
 from harness.runtimes import FlyApp
 from harness.stacks import prepare, timed
@@ -128,6 +128,21 @@ def test_an_entry_posted_through_flys_proxy_is_processed(app):
     if app.combo.use_huey:
         group = "worker" if app.config.get("processes") else "app"
         assert "task process_entry successful" in app.logs(group), app.logs(group)[-3000:]
+
+
+def test_an_upload_is_written_to_a_volume_a_deploy_keeps(app):
+    """A Machine's own disk is new at every deploy: an upload posted through the proxy is
+    written under MEDIA_ROOT, on a volume mounted on the web machine."""
+    marker = f"uploaded to {app.network}\n".encode()
+    post_attachment(app.port, "fly upload", "kept.bin", marker, f"https://{app.domain}")
+    web = app.machines[app.web_group]
+    media = app.config["env"]["MEDIA_ROOT"]
+    mounts = inspect(web)[0]["Mounts"]
+    assert any(
+        m["Type"] == "volume" and media.startswith(m["Destination"] + "/") for m in mounts
+    ), (media, mounts)
+    found = run(["docker", "exec", web, "grep", "-rlF", marker.decode().strip(), media])
+    assert found.returncode == 0 and found.stdout.strip(), found.output
 
 
 def test_stop_with_kill_signal_exits_0_within_kill_timeout(app):

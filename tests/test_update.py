@@ -366,7 +366,10 @@ def test_the_scheduled_update_brings_a_release_to_a_tested_branch(template_repo,
     assert 'name = "tzdata"' in (branch / "src/uv.lock").read_text()
     assert workflow["jobs"]["test"]["uses"] == "./.github/workflows/ci.yml"
     # CI's jobs on the branch, its migrations job from the commit the update started from.
-    assert workflow["jobs"]["test"]["with"] == {"ref": "template-update", "base": "${{ github.sha }}"}
+    assert workflow["jobs"]["test"]["with"] == {
+        "ref": "template-update",
+        "base": "${{ github.sha }}",
+    }
     ci = yaml.safe_load((branch / ".github/workflows/ci.yml").read_text())["jobs"]["test"]
     ci_env = {**env, "CI": ci["env"]["CI"], "DATABASE_URL": f"sqlite:///{branch}/ci.sqlite3"}
     run_steps(ci["steps"], branch, ci_env)  # uv sync --locked, makemigrations --check, pytest

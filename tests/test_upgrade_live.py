@@ -1,7 +1,7 @@
 """A deployed project lives through `copier update`: for each data runtime (database x broker x
 litestream, in compose, and the Fly app of each database) made by each supported release, the
 release's own stack is started with `just up` (Fly: deployed as Fly deploys it), data is
-written through the app (a superuser, entries, an upload where the release has uploads, a task
+written through the app (a superuser, entries, an upload where the release keeps them, a task
 queued while the worker is stopped, the litestream replica), then the project is updated as
 the scheduled workflow updates it, re-locked (`just lock`) and started again (`just up`; Fly:
 a new deploy, whose release command migrates the old database). After it, every row is
@@ -36,7 +36,7 @@ from harness.stacks import Stack, lock, prepare, suite_name, timed
 from harness.template_repo import assert_not_head, supported_releases
 from harness.upgrades import (
     LiveUpgrade,
-    has_uploads,
+    keeps_uploads,
     leftovers,
     made_by,
     next_release,
@@ -160,7 +160,9 @@ class Fly:
         if "worker" in self.run.machines:
             assert run(["docker", "stop", self.run.machines["worker"]]).returncode == 0
         else:
-            paused = run(["docker", "exec", self.run.machines["app"], "python", "-c", PAUSE_CONSUMER])
+            paused = run(
+                ["docker", "exec", self.run.machines["app"], "python", "-c", PAUSE_CONSUMER]
+            )
             assert paused.returncode == 0 and "paused" in paused.stdout, paused.output
 
     def worker_log(self) -> str:
@@ -221,7 +223,7 @@ def lived(request, address, tmp_path_factory) -> Lived:
     slug = answers_of(project)["project_slug"]
     with timed(f"live {member.id}: the release's stack up"):
         app.up()
-    written = write(app, slug, uploads=has_uploads(member))
+    written = write(app, slug, uploads=keeps_uploads(member))
     with timed(f"live {member.id}: update, lock, up"):
         update(project)
         assert leftovers(project) == [], leftovers(project)
@@ -242,7 +244,7 @@ def write(app: Compose | Fly, slug: str, uploads: bool) -> Written:
         post_entry(app.port, title, "written before the update", origin=app.origin)
         written.entries[title] = len(f"{title} written before the update".split())
     if uploads:
-        post_attachment(app.port, "kept upload", "kept.bin", UPLOAD)
+        post_attachment(app.port, "kept upload", "kept.bin", UPLOAD, app.origin)
         _, _, page = get(app.port, "/", app.origin)
         written.upload = re.search(r'href="(/entries/\d+/attachment/)">kept', page)[1]
     for title, count in written.entries.items():
@@ -282,7 +284,7 @@ def test_the_superuser_signs_in_with_the_same_password(lived):
 
 
 def test_the_upload_is_served(lived):
-    assert download(lived.app.port, lived.written.upload) == (200, UPLOAD)
+    assert download(lived.app.port, lived.written.upload, lived.app.origin) == (200, UPLOAD)
 
 
 def test_the_task_queued_before_the_update_is_processed_once(lived):
