@@ -1,4 +1,4 @@
-"""copier as the suite runs it in-process: the same renders, with four kinds of repeated
+"""copier as the suite runs it in-process: the same renders, with five kinds of repeated
 work done once.
 
 * copier 9.19 asks git for `core.fileMode` of the destination before writing each file's mode
@@ -17,7 +17,13 @@ work done once.
   update), six git processes each (refresh the mirror, prune, add a worktree, submodules).
   What it checks out depends only on the commit the ref names, so one checkout per address
   and commit is kept in this process (read only: copier renders from it and asks git about
-  it, and removes only its own placeholder folder).
+  it, and removes only its own placeholder folder). The version copier reads from such a
+  checkout (dunamai: eleven git processes, twice per update) is kept with it.
+
+* copier builds the Jinja context again for every file and every part of every path (about
+  600 times per render), and renders the answers file's name again each time it needs it
+  (about 300 times). Neither can change while `_render_template` writes the files: the
+  answers are settled before it starts. So inside it, each is built once per worker.
 
 `install()` is idempotent; harness.renders and the upgrade tests call it before rendering.
 tests/test_render.py checks that a render through it is byte for byte copier's own.
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import functools
 import hashlib
 import shutil
 import subprocess
@@ -39,6 +46,7 @@ _FILE_MODE: dict[tuple[str, float | None], str] = {}
 _CODE: dict[tuple, CodeType] = {}
 _CONFIG: dict[str, dict] = {}
 _CHECKOUTS: dict[tuple[str, str], str] = {}
+_VERSIONS: dict[str, object] = {}  # kept checkout -> its version
 
 
 def _config_state(root: Path) -> float | None:
@@ -159,7 +167,58 @@ def install() -> None:
             _CHECKOUTS[(url, commit)] = original_clone(url, commit, kept)
         return _CHECKOUTS[(url, commit)]
 
+    original_render_template = _main.Worker._render_template
+    original_context = _main.Worker._render_context
+    original_relpath = _main.Worker.answers_relpath.fget
+
+    def render_template(self):
+        self._fast_settled = {}  # answers settled: context and answers path kept until done
+        try:
+            original_render_template(self)
+        finally:
+            del self._fast_settled
+
+    def render_context(self):
+        settled = getattr(self, "_fast_settled", None)
+        if settled is None:
+            return original_context(self)
+        if "context" not in settled:
+            settled["context"] = original_context(self)
+        # A new dict each time (callers add to it); _copier_conf is only read by the renders.
+        return dict(settled["context"])
+
+    def answers_relpath(self):
+        settled = getattr(self, "_fast_settled", None)
+        if settled is None:
+            return original_relpath(self)
+        if "relpath" not in settled:
+            # copier's own, on a context of its own (it writes into that context's _copier_conf)
+            del self._fast_settled
+            try:
+                relpath = original_relpath(self)
+            finally:
+                self._fast_settled = settled
+            settled["relpath"] = relpath
+        return settled["relpath"]
+
+    original_version = _template.Template.version.func
+
+    def version(self):
+        checkout = str(self.local_abspath)
+        if checkout not in {str(Path(kept).resolve()) for kept in _CHECKOUTS.values()}:
+            return original_version(self)
+        if checkout not in _VERSIONS:
+            _VERSIONS[checkout] = original_version(self)
+        return _VERSIONS[checkout]
+
+    kept_version = functools.cached_property(version)
+    kept_version.__set_name__(_template.Template, "version")
+
     sync.memoized = True
+    _template.Template.version = kept_version
+    _main.Worker._render_template = render_template
+    _main.Worker._render_context = render_context
+    _main.Worker.answers_relpath = property(answers_relpath)
     _main.Worker._sync_git_index_executable_bit = sync
     jinja2.Environment.compile = compile
     _template.load_template_config = load_template_config
