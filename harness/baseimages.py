@@ -26,9 +26,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness import CACHE, SUITE_PREFIX
+from harness import CACHE, RECIPE_LABEL, STANDIN_LABEL, SUITE_PREFIX
 from harness.docker import docker, image_info, labels, last_line
-from harness.standins import RECIPE_LABEL, STANDIN_LABEL, Recipe, recipe
+from harness.standins import Recipe, recipe
 
 log = logging.getLogger("start_django.baseimages")
 
@@ -169,7 +169,7 @@ def ensure_for_compose(
 
 def _ensure(tag: str) -> ImageSource:
     info = image_info(tag)
-    if tag.startswith(SUITE_PREFIX):  # the suite's own (harness/s3.py's): built, not pulled
+    if tag.startswith(SUITE_PREFIX):  # the suite's own (harness/s3service.py's): built, not pulled
         why = "built by the suite" if info else "not built yet (its harness module builds it)"
         return ImageSource(tag, "suite" if info else "unavailable", why)
     if info is not None and STANDIN_LABEL not in labels(info):

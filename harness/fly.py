@@ -6,8 +6,8 @@ arguments are [build.args]. Deploy: the [deploy] release_command first, on a tem
 machine without volumes (RELEASE_COMMAND=1), then one machine per [processes] group (or one
 `app` machine running CMD), each with fly.toml's [env], the secrets `fly secrets set` would
 hold, the variables Fly sets (FLY_APP_NAME, PRIMARY_REGION, ...) and a volume at each
-[[mounts]] destination of the groups it names (all when it names none); http_service's groups publish internal_port on 127.0.0.1. A new
-deploy (`deploy()` again, after the project changed) builds, runs the new release command
+[[mounts]] destination of the groups it names (all when it names none); http_service's
+groups publish internal_port on 127.0.0.1. A new deploy (`deploy()` again, after the project changed) builds, runs the new release command
 against the same databases while the old machines still run, then replaces the machines,
 volumes kept.
 
@@ -30,8 +30,8 @@ from harness.baseimages import ensure_for_dockerfile, ensure_images
 from harness.combinations import Combination, questions
 from harness.commands import free_port, run, wait_until
 from harness.docker import inspect
-from harness.engine import Built, build_image, remove_images
 from harness.http import healthy
+from harness.images import Built, build_image, remove_images
 from harness.stacks import PROCESS_COMMANDS, suite_name
 
 
@@ -47,7 +47,7 @@ def just_deploy_paths(project: Path) -> tuple[Path, Path]:
 
 
 class FlyRun:
-    """One Fly app of a prepared project (`harness.stacks.prepare`), named `suite_name(key)`."""
+    """One Fly app of a prepared project (`harness.projects.prepare`), named `suite_name(key)`."""
 
     def __init__(self, project: Path, key: str) -> None:
         self.project = project

@@ -10,20 +10,14 @@ shows as a shortfall:
     proof: rendered 360/360 | linted 360/360 | images built 63/63 | ... | stand-ins: ...
 
 Under CI=true a level below its total fails the run, whatever the test outcomes. A shard
-(`scripts/test --shard I/N`) writes its ledger to a file instead of judging; `merge` reads the
-shards' files and prints, and judges, the one proof line:
-
-    python -m harness.proof merge LEDGER.json ...
+(`scripts/test --shard I/N`) hands its ledger to harness/shards.py instead of judging.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -36,10 +30,10 @@ IMAGE_PROPERTY = "image-source"
 class Ledger:
     """Collects the reports (in the xdist controller they arrive from every worker)."""
 
-    def __init__(self, config, shard: tuple[int, int] | None = None, path: Path | None = None):
+    def __init__(self, config, shard: tuple[int, int] | None = None, write_shard=None):
         self.config = config
         self.shard = shard
-        self.path = path
+        self.write_shard = write_shard  # a shard's end: write the ledger, say where
         self.passed: dict[tuple[str, str, str], bool] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.sources: dict[str, tuple[str, float]] = {}
@@ -47,8 +41,6 @@ class Ledger:
         self.collected: float | None = None
         self.wall: float | None = None
         self.lines: list[str] = []
-
-    # --- feeding -------------------------------------------------------------------------
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = self.collected or time.monotonic()
@@ -69,8 +61,6 @@ class Ledger:
                 tag, source, seconds = value
                 self.sources[tag] = (source, max(seconds, self.sources.get(tag, ("", 0))[1]))
         self.seconds[phase or "other tests"] += report.duration
-
-    # --- judging -------------------------------------------------------------------------
 
     def counts(self) -> list[tuple[str, int, int, list[str]]]:
         """(level, members proved, members enumerated, ids proved that it does not enumerate)
@@ -140,51 +130,12 @@ class Ledger:
         lines.append(f"pytest wall clock: {wall:.0f}s")
         return lines
 
-    # --- shards --------------------------------------------------------------------------
-
-    def dump(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({
-            "shard": self.shard,
-            "passed": [[*key, ok] for key, ok in sorted(self.passed.items())],
-            "seconds": self.seconds,
-            "sources": self.sources,
-            "collection": (self.collected or self.started) - self.started,
-            "wall": time.monotonic() - self.started,
-        }))  # fmt: skip
-
-    @classmethod
-    def merged(cls, paths: list[Path]) -> tuple[Ledger, list[str]]:
-        """One ledger from the shards' files, and what is wrong with the set of shards."""
-        ledger, shards, problems = cls(None), [], []
-        ledger.wall = 0.0
-        for path in paths:
-            data = json.loads(path.read_text())
-            shards.append(tuple(data["shard"] or (1, 1)))
-            for level, member, test, ok in data["passed"]:
-                key = (level, member, test)
-                ledger.passed[key] = ledger.passed.get(key, True) and ok
-            for phase, seconds in data["seconds"].items():
-                ledger.seconds[phase] += seconds
-            for tag, (source, seconds) in data["sources"].items():
-                ledger.sources[tag] = (source, max(seconds, ledger.sources.get(tag, ("", 0))[1]))
-            ledger.wall = max(ledger.wall, data["wall"])
-        counts = {n for _, n in shards}
-        if len(counts) != 1 or sorted(i for i, _ in shards) != list(range(1, counts.pop() + 1)):
-            problems.append(f"the shards are not 1..N once each: {sorted(shards)}")
-        return ledger, problems
-
-    # --- the end of the run ----------------------------------------------------------------
-
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput"):  # an xdist worker: the controller sums up
             return
         if self.shard:
-            self.dump(self.path)
-            index, count = self.shard
-            merge = "`python -m harness.proof merge` judges the shards together"
-            self.lines = [f"shard {index}/{count}: ledger written to {self.path}; {merge}"]
+            self.lines = [self.write_shard(self)]
             return
         line, timings, complete = self.summary()
         self.lines = ["phase timings (summed over the workers that ran them):", *timings]
@@ -199,24 +150,3 @@ class Ledger:
         if self.lines and reporter is not None:
             for text in self.lines:
                 reporter.write_line(text)
-
-
-def merge(paths: list[Path]) -> int:
-    """Print the phase timings and the proof line of the shards together; 1 under CI=true
-    when a level is short or the shards are not a whole set."""
-    ledger, problems = Ledger.merged(paths)
-    line, timings, complete = ledger.summary()
-    print("phase timings (summed over every shard's workers; wall clock: the slowest shard):")
-    print("\n".join(timings))
-    for problem in problems:
-        print(problem)
-    if IN_CI and (problems or not complete):
-        print("CI=true: a proof level is below its total, so the run fails")
-    print(line)
-    return 1 if IN_CI and (problems or not complete) else 0
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["merge"] or len(sys.argv) < 3:
-        sys.exit("usage: python -m harness.proof merge LEDGER.json ...")
-    sys.exit(merge([Path(p) for p in sys.argv[2:]]))

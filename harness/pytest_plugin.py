@@ -12,19 +12,20 @@
   tests share a worker per module, for their module-wide fixtures. Groups run side by side:
   every stack has its own compose project, ports and image names;
 - `--shard I/N`: only the groups whose hash falls to shard I of N (deterministic, disjoint,
-  together every group); the ledger goes to `--ledger PATH` for `harness.proof merge`;
+  together every group); the ledger goes to `--ledger PATH` for `harness.shards merge`;
 - the base images each worker ensured, and the durations the container tests measured,
   handed to the reports and shown at the end.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
 import pytest
 
-from harness import baseimages, stacks
+from harness import baseimages, shards, stacks
 from harness.levels import level
 from harness.proof import IMAGE_PROPERTY, PROPERTY, Ledger
 
@@ -109,10 +110,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "applies_to(predicate): only for the parametrized items predicate accepts"
     )
     shard = _shard(config)
-    path = None
+    write_shard = None
     if shard:
         path = Path(config.getoption("ledger") or f".proof/shard-{shard[0]}-of-{shard[1]}.json")
-    config.pluginmanager.register(Ledger(config, shard, path), "start-django-proof")
+        write_shard = functools.partial(shards.write, path=path)
+    config.pluginmanager.register(Ledger(config, shard, write_shard), "start-django-proof")
 
 
 @pytest.hookimpl(tryfirst=True)

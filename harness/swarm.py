@@ -1,6 +1,5 @@
 """A generated project's Docker Swarm stack (its stack.yaml, driven by its own `just stack-*`
-recipes) on this machine's single-node swarm, and the steady load that tests/test_swarm.py
-and scripts/benchmark put on it. The load stays on 127.0.0.1, bounded in requests and time.
+recipes) on this machine's single-node swarm. harness/swarm_scenarios.py measures it under load.
 
 This kernel has no IPVS: the stack publishes its proxy in host mode and resolves services by
 DNS round robin, which is what it does on any kernel (see the project's stack.yaml)."""
@@ -9,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import yaml
@@ -18,9 +16,9 @@ from harness import CACHE
 from harness.baseimages import ensure_images
 from harness.commands import BIN, free_port, run, tool, uv_env, wait_until
 from harness.docker import inspect
-from harness.engine import remove_images
-from harness.http import Load
-from harness.s3 import S3, S3_SECRET_KEY, bucket_env, s3_service
+from harness.images import remove_images
+from harness.s3 import S3, S3_SECRET_KEY
+from harness.s3service import bucket_env, s3_service
 
 # Set when the suite put this engine in swarm mode: `harness.engine forget` leaves it then.
 SWARM_MARK = CACHE / "swarm-initialized-by-the-suite"
@@ -155,49 +153,3 @@ class SwarmStack:
         images = run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
                       self.repository])  # fmt: skip
         remove_images(*images.stdout.split())
-
-
-# --- the measured scenarios: tests/test_swarm.py holds them to their bounds, and
-# scripts/benchmark reports them --------------------------------------------------------------
-
-
-def rolling_update(stack: SwarmStack, tag: str, threads: int = 4) -> dict:
-    """`just stack-build TAG` then, under load, `just stack-deploy TAG`: the web service rolls
-    to the new tag one task at a time. The load counted is what was sent from the deploy's
-    start until every web task ran the new tag, healthy."""
-    stack.build(tag)
-    replicas = len(stack.containers("web"))
-    with Load(stack.port, threads=threads, limit=10**6, max_seconds=600) as load:
-        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
-        start = time.monotonic()
-        stack.deploy(tag)
-        wait_until(lambda: stack.ready("web", replicas, tag), 300, f"web on {tag}")
-        end = time.monotonic()
-        assert load.running(), "the load stopped before the update ended: nothing measured"
-    return {"seconds": end - start, **Load.summary(load.between(start, end))}
-
-
-def kill_web_task(stack: SwarmStack, threads: int = 4) -> dict:
-    """SIGKILL one web task's container under load; `replaced_seconds` until the service
-    has as many healthy tasks as before, the killed one not among them. The load counted is
-    what was sent from the kill until 2 s after the replacement."""
-    replicas = len(stack.containers("web"))
-    with Load(stack.port, threads=threads, limit=10**6, max_seconds=600) as load:
-        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
-        victim = stack.containers("web")[0]["Id"]
-        killed = time.monotonic()
-        result = run(["docker", "kill", "--signal", "KILL", victim])
-        assert result.returncode == 0, result.output
-        wait_until(
-            lambda: (
-                stack.ready("web", replicas)
-                and victim not in {c["Id"] for c in stack.containers("web")}
-            ),
-            120,
-            "a healthy replacement",
-            interval=0.2,
-        )
-        replaced = time.monotonic() - killed
-        time.sleep(2)
-        assert load.running(), "the load stopped before the replacement: nothing measured"
-    return {"replaced_seconds": replaced, "threads": threads, **Load.summary(load.between(killed))}

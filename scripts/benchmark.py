@@ -46,7 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import ROOT, engine, renders, stacks, swarm
+from harness import ROOT, engine, images, projects, renders, stacks, swarm, swarm_scenarios
 from harness.baseimages import base_images, ensure_image
 from harness.commands import free_port, git, run, tool, wait_until
 from harness.http import Load, download, get, health, healthy, post_attachment, post_entry, words
@@ -68,7 +68,7 @@ def say(message: str) -> None:
 
 def render(tmp: Path) -> Path:
     """The template as it is in this working tree, rendered and prepared (uv lock, .env)."""
-    return stacks.prepare(renders.render(ANSWERS), tmp / "project")
+    return projects.prepare(renders.render(ANSWERS), tmp / "project")
 
 
 def load(port: int, path: str, requests: int, concurrency: int, max_seconds: float) -> dict:
@@ -198,12 +198,12 @@ def bench_profile(project: Path, profile: str, tmp: Path, args) -> dict:
 
     say(f"{profile}: cold build (--no-cache)")
     cold = build(image, dockerfile, project / "src", "--no-cache")
-    cold_image = engine.image_id(image)  # replaced by the rebuild: removed at the end
+    cold_image = images.image_id(image)  # replaced by the rebuild: removed at the end
     say(f"{profile}: rebuild after a source-only change")
     urls = project / "src" / "config" / "urls.py"
     urls.write_text(urls.read_text() + f"\n# benchmark change {time.time()}\n")
     rebuild = build(image, dockerfile, project / "src")
-    size = engine.image_size(image)
+    size = images.image_size(image)
 
     try:
         say(f"{profile}: docker compose up --wait (empty volumes, then volumes kept)")
@@ -225,11 +225,11 @@ def bench_profile(project: Path, profile: str, tmp: Path, args) -> dict:
         bare = bare_wsgi_load(image, tmp, args)
     finally:
         stack.down(volumes=True)
-        engine.remove_images(image, *([cold_image] if cold_image else []))
+        images.remove_images(image, *([cold_image] if cold_image else []))
     return {
         "profile": profile,
         "base": f"{base}{' (stand-in)' if base_source.source == 'stand-in' else ''}",
-        "base_size": engine.image_size(base),
+        "base_size": images.image_size(base),
         "size": size,
         "cold": cold,
         "rebuild": rebuild,
@@ -260,9 +260,9 @@ def bench_swarm(project: Path) -> dict:
         for name, content in files.items():
             post_attachment(stack.port, f"with {name}", name, content)
         say("swarm: rolling update under load")
-        update = swarm.rolling_update(stack, "v2")
+        update = swarm_scenarios.rolling_update(stack, "v2")
         say("swarm: a web task killed under load")
-        kill = swarm.kill_web_task(stack)
+        kill = swarm_scenarios.kill_web_task(stack)
         intact = sum(1 for t in titles if words(stack.port, t) == 6)
         _, _, page = get(stack.port, "/")
         links = dict(re.findall(r'<a class="attachment" href="([^"]+)">([^<]+)<', page))

@@ -31,19 +31,14 @@ from harness.baseimages import base_images, ensure_for_dockerfile
 from harness.combinations import questions
 from harness.commands import run, wait_until
 from harness.docker import inspect
-from harness.engine import (
-    SQLITE_MAGIC,
-    build_image,
-    image_config,
-    layer_files,
-    remove_images,
-    require_engine,
-)
+from harness.engine import require_engine
 from harness.http import get, health, healthy, post_entry, request, words
+from harness.images import SQLITE_MAGIC, build_image, image_config, layer_files, remove_images
 from harness.levels import members
+from harness.projects import plant_decoys, prepare
 from harness.renders import digest
 from harness.runtimes import StackClass, images
-from harness.stacks import PROCESS_UIDS, Stack, plant_decoys, prepare, suite_name, timed
+from harness.stacks import PROCESS_UIDS, Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 
@@ -458,9 +453,9 @@ def test_source_only_change_reuses_the_dependency_layer(render, tmp_path):
     tag = f"{suite_name('rebuild')}:test"
     base = base_images(dockerfile)[-1]
     try:
+        base_before = image_config(base)["Id"]  # a base replaced meanwhile would miss the cache
         first = build_image(tag, project / "src", dockerfile)
         assert first.ok, first.tail(40)
-        base_before = image_config(base)["Id"]
         urls = project / "src" / "config" / "urls.py"
         # Unique per run: the same edit twice would find its COPY layer in the build cache.
         urls.write_text(urls.read_text() + f"\n# a source-only change {uuid.uuid4()}\n")

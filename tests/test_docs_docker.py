@@ -11,7 +11,8 @@ import pytest
 
 from harness.baseimages import ensure_for_compose
 from harness.commands import run
-from harness.engine import remove_images, require_engine
+from harness.engine import require_engine
+from harness.images import remove_images
 from harness.snippets import BY_HAND, COMPOSE_PROJECT, Shell, http_status
 from harness.template_repo import TemplateRepo
 

@@ -17,7 +17,8 @@ from harness.combinations import one
 from harness.commands import run, wait_until
 from harness.engine import require_engine
 from harness.http import Load, healthy, post_entry, words
-from harness.stacks import Stack, prepare, suite_name, timed
+from harness.projects import prepare
+from harness.stacks import Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 

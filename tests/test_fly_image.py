@@ -18,8 +18,9 @@ from harness.engine import require_engine
 from harness.fly import FlyRun
 from harness.http import post_attachment, post_entry, words
 from harness.levels import members
+from harness.projects import prepare
 from harness.runtimes import FlyApp
-from harness.stacks import prepare, timed
+from harness.stacks import timed
 
 pytestmark = [pytest.mark.docker, pytest.mark.proof("fly apps run")]
 

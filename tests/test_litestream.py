@@ -21,18 +21,11 @@ from harness.combinations import one
 from harness.commands import free_port, require, run, tool, wait_until
 from harness.engine import require_engine
 from harness.http import healthy, post_entry, words
+from harness.projects import prepare
 from harness.renders import answers_of
-from harness.s3 import (
-    S3,
-    S3_ACCESS_KEY,
-    S3_PORT,
-    S3_REGION,
-    S3_SECRET_KEY,
-    bucket_env,
-    missing_weed,
-    s3_service,
-)
-from harness.stacks import Stack, prepare, suite_name, timed
+from harness.s3 import S3, S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, missing_weed
+from harness.s3service import S3_PORT, bucket_env, s3_service
+from harness.stacks import Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 

@@ -1,6 +1,6 @@
 """Media in object storage, for real (issue 12): a PostgreSQL project's stack with a bucket
 configured keeps uploads in S3, where every replica reads them, and not on the container's
-disk. The S3 server is SeaweedFS in the harness's local image (harness/s3.py), a service on
+disk. The S3 server is SeaweedFS in the harness's local image (harness/s3service.py), a service on
 the stack's own network, reached by name as Tigris is reached by URL on Fly."""
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from harness.combinations import one
 from harness.commands import free_port, require, run
 from harness.engine import require_engine
 from harness.http import download, get, healthy, post_attachment
-from harness.s3 import S3, S3_IMAGE, bucket_env, missing_weed, s3_service
-from harness.stacks import Stack, prepare, suite_name, timed
+from harness.projects import prepare
+from harness.s3 import S3, missing_weed
+from harness.s3service import S3_IMAGE, bucket_env, s3_service
+from harness.stacks import Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 

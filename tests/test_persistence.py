@@ -10,8 +10,9 @@ from harness.combinations import questions
 from harness.commands import wait_until
 from harness.engine import require_engine
 from harness.http import healthy, post_entry, words
+from harness.projects import prepare
 from harness.runtimes import StackClass, stack_classes
-from harness.stacks import Stack, prepare, suite_name, timed
+from harness.stacks import Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 

@@ -12,9 +12,9 @@ from xml.etree import ElementTree
 import pytest
 
 from harness.commands import run, uv_env
+from harness.projects import lock
 from harness.renders import digest
 from harness.runtimes import data_runtimes
-from harness.stacks import lock
 
 RUNTIMES = data_runtimes()
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import ROOT, levels, proof, renders, s3, standins
+from harness import ROOT, levels, proof, renders, s3service, standins
 from harness.combinations import spread
 from harness.commands import git, run
 from harness.pytest_plugin import shard_of
@@ -186,10 +186,10 @@ def test_two_shards_are_disjoint_cover_everything_and_merge_to_the_whole_line(tm
         output = run_rendered("--shard", f"{index}/2", "--ledger", str(ledgers[-1]))
         assert output.startswith("exit 0") and ledgers[-1].exists(), output[-3000:]
     env = {**os.environ, "START_DJANGO_QUICK": "1", "CI": "true"}
-    merged = run([sys.executable, "-m", "harness.proof", "merge", *ledgers], cwd=ROOT, env=env)
+    merged = run([sys.executable, "-m", "harness.shards", "merge", *ledgers], cwd=ROOT, env=env)
     assert merged.returncode == 1, merged.stdout  # only the rendered tests ran: linted is short
     assert rendered_count(merged.stdout) == "3/3", merged.stdout
-    alone = run([sys.executable, "-m", "harness.proof", "merge", ledgers[0]], cwd=ROOT, env=env)
+    alone = run([sys.executable, "-m", "harness.shards", "merge", ledgers[0]], cwd=ROOT, env=env)
     assert "the shards are not 1..N once each" in alone.stdout, alone.stdout
 
 
@@ -229,16 +229,16 @@ def test_the_stand_in_key_follows_the_ca_bundle(monkeypatch, tmp_path):
 
 
 def test_the_s3_image_key_follows_its_binary_dockerfile_and_command(monkeypatch):
-    before = s3.image_key("weed-a")
-    assert s3.image_key("weed-b") != before
-    monkeypatch.setattr(s3, "IMAGE_COMMAND", (*s3.IMAGE_COMMAND, "-v=1"))
-    assert s3.image_key("weed-a") != before
-    monkeypatch.setattr(s3, "_BASE", "python:3.14-slim-trixie")
-    assert s3.image_key("weed-a") != before
+    before = s3service.image_key("weed-a")
+    assert s3service.image_key("weed-b") != before
+    monkeypatch.setattr(s3service, "IMAGE_COMMAND", (*s3service.IMAGE_COMMAND, "-v=1"))
+    assert s3service.image_key("weed-a") != before
+    monkeypatch.setattr(s3service, "_BASE", "python:3.14-slim-trixie")
+    assert s3service.image_key("weed-a") != before
 
 
 def test_the_lock_key_follows_pyproject_and_uv():
-    from harness.stacks import lock_key
+    from harness.projects import lock_key
 
     assert lock_key(b"[project]\nname='a'\n", "0.13.8") != lock_key(
         b"[project]\nname='b'\n", "0.13.8"

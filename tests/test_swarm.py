@@ -17,15 +17,11 @@ from harness.combinations import one
 from harness.commands import require, run, wait_until
 from harness.engine import require_engine
 from harness.http import download, get, post_attachment, post_entry, words
+from harness.projects import prepare
 from harness.s3 import missing_weed
-from harness.stacks import TOKEN, prepare, suite_name, timed
-from harness.swarm import (
-    BUCKET,
-    SwarmStack,
-    ensure_swarm,
-    kill_web_task,
-    rolling_update,
-)
+from harness.stacks import TOKEN, suite_name, timed
+from harness.swarm import BUCKET, SwarmStack, ensure_swarm
+from harness.swarm_scenarios import kill_web_task, rolling_update
 
 pytestmark = pytest.mark.docker
 

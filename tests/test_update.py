@@ -19,8 +19,8 @@ from harness.combinations import one
 from harness.commands import GIT_IDENTITY, git, run, tool, uv_env
 from harness.expected import expected_files
 from harness.levels import members
+from harness.projects import lock
 from harness.renders import answers_of
-from harness.stacks import lock
 from harness.template_repo import TemplateRepo, assert_not_head, supported_releases
 from harness.upgrades import (
     CONFLICT_MARKERS,

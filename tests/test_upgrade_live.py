@@ -31,8 +31,9 @@ from harness.engine import require_engine
 from harness.fly import FlyRun
 from harness.http import download, get, logs_in, post_attachment, post_entry, words
 from harness.levels import members
+from harness.projects import lock, prepare
 from harness.renders import answers_of, digest
-from harness.stacks import Stack, lock, prepare, suite_name, timed
+from harness.stacks import Stack, suite_name, timed
 from harness.template_repo import assert_not_head, supported_releases
 from harness.upgrades import (
     LiveUpgrade,
