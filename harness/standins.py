@@ -1,10 +1,9 @@
 """Honest local stand-ins for the base images no registry delivers here (see
-../shared/ENVIRONMENT.md): how to build each. The python ones start from a debootstrapped
-Debian rootfs (harness/rootfs.py); harness/baseimages.py decides when one is needed.
+../shared/ENVIRONMENT.md): how to build each; harness/baseimages.py decides when one is needed.
 
-Recipes live in harness/standins/<name>/. The python stand-ins start from a debootstrap'd
-Debian rootfs (cached as a tarball): trixie for 3.13 (and for 3.12, with this machine's
-CPython copied in), forky for 3.14. Every stand-in is labelled as what it is (STANDIN_LABEL)
+Recipes live in harness/standins/<name>/. The python stand-ins start from a Debian rootfs
+(harness/rootfs.py): trixie for 3.13 (and for 3.12, with this machine's CPython copied in),
+forky for 3.14. Every stand-in is labelled as what it is (STANDIN_LABEL)
 and with its recipe's digest (RECIPE_LABEL): its files, arguments, base and this machine's CA
 bundle, which each build context carries so pip and uv reach PyPI through the proxy.
 """
