@@ -20,7 +20,8 @@ from harness.commands import GIT_IDENTITY, git, run, tool, uv_env
 from harness.expected import expected_files
 from harness.levels import members
 from harness.projects import lock
-from harness.renders import answers_of
+from harness.renders import answers_of, digest
+from harness.services import find_binary
 from harness.template_repo import TemplateRepo, assert_not_head, supported_releases
 from harness.upgrades import (
     CONFLICT_MARKERS,
@@ -392,12 +393,14 @@ def committed(project: Path, message: str) -> str:
     return git(project, "rev-parse", "HEAD").strip()
 
 
-def migrations_job(project: Path, base: str, tmp_path: Path) -> str:
+def migrations_job(project: Path, base: str, tmp_path: Path, database_url: str = "") -> str:
     """ci.yml's migrations job on this machine: from `base` to the project's HEAD, the
-    database a SQLite file; its output (AssertionError when a step fails)."""
+    database a SQLite file unless `database_url` names another; its output (AssertionError
+    when a step fails)."""
     job = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())["jobs"]["migrations"]
+    database_url = database_url or f"sqlite:///{tmp_path / 'migration-check.sqlite3'}"
     env = {**uv_env(), **GIT_IDENTITY, "DEBUG": "true", "BASE": base,
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'migration-check.sqlite3'}",
+           "DATABASE_URL": database_url,
            "GITHUB_WORKSPACE": str(project), "RUNNER_TEMP": str(tmp_path)}  # fmt: skip
     assert set(job["env"]) == {"DEBUG", "DATABASE_URL", "BASE"}, job["env"]
     outputs = []
@@ -411,32 +414,44 @@ def migrations_job(project: Path, base: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def from_the_oldest_release(address, tmp_path):
-    """A SQLite project without a worker made by the oldest supported release, locked and
-    committed (the base), then updated to now, re-locked and committed (the head)."""
+def from_the_oldest_release(request, address, tmp_path):
+    """A project without a worker made by the oldest supported release, locked and committed
+    (the base), then updated to now, re-locked and committed (the head); on SQLite, or on
+    PostgreSQL when the test asks for it. (project, base commit, database URL: "" for SQLite)"""
+    database = getattr(request, "param", "sqlite")
     version, commit = supported_releases()[0]
-    combo = one(database="sqlite", worker="none")
+    combo = one(database=database, worker="none")
     project = made_by(Upgrade(version, commit, combo), combo.render_data, tmp_path / "proj")
     lock(project)
     base = committed(project, "locked")
     update(project)
     lock(project)
     committed(project, "updated from the template")
-    return project, base
+    url = ""
+    if database == "postgres":
+        server = request.getfixturevalue("postgres_url")
+        name = "migrations_" + digest(str(tmp_path))[:16]
+        made = run([find_binary("psql"), server, "-c", f"CREATE DATABASE {name}"])
+        assert made.returncode == 0, made.output
+        url = f"{server.rsplit('/', 1)[0]}/{name}"
+    return project, base, url
 
 
+@pytest.mark.parametrize("from_the_oldest_release", ["sqlite", "postgres"], indirect=True)
 def test_the_migrations_job_passes_an_update_that_keeps_every_row(
     from_the_oldest_release, tmp_path
 ):
-    project, base = from_the_oldest_release
-    said = migrations_job(project, base, tmp_path)
+    """On the host, as the team's CI runs it: the oldest release's database, a user and rows
+    written, migrated by the update; every row is there and the user signs in."""
+    project, base, url = from_the_oldest_release
+    said = migrations_job(project, base, tmp_path, url)
     assert "every row kept, the user signs in, the history is whole" in said, said
 
 
 def test_the_migrations_job_fails_a_swapped_user_model(from_the_oldest_release, tmp_path):
     """The update's user model without the migrate command that adopts the old users' table:
     the break this job exists for (the history is inconsistent)."""
-    project, base = from_the_oldest_release
+    project, base, _ = from_the_oldest_release
     (project / "src/accounts/management/commands/migrate.py").unlink()
     committed(project, "a user model swapped in without its adoption")
     with pytest.raises(AssertionError, match="InconsistentMigrationHistory"):
