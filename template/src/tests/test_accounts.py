@@ -21,3 +21,18 @@ def test_a_superuser_can_be_created_and_listed_in_the_admin(admin_client):
     response = admin_client.get(reverse("admin:accounts_user_changelist"))
     assert response.status_code == 200
     assert "ada" in response.text
+
+
+def test_a_session_signed_with_the_old_key_survives_its_rotation(client, settings):
+    """The rotation the deploy page describes: the new key in SECRET_KEY, the old one in
+    SECRET_KEY_FALLBACKS. A signed-in user stays signed in; without the fallback, they are not."""
+    admin = User.objects.create_superuser("rota", "rota@example.com", "a long password")
+    old = settings.SECRET_KEY
+    client.force_login(admin)
+    page = reverse("admin:index")
+    assert client.get(page).status_code == 200
+    settings.SECRET_KEY = "n" * 20 + "-the-key-after-the-rotation-0123456789"
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert client.get(page).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get(page).status_code == 302  # to the sign-in page: the session is void
