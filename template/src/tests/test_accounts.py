@@ -36,3 +36,17 @@ def test_a_session_signed_with_the_old_key_survives_its_rotation(client, setting
     assert client.get(page).status_code == 200
     settings.SECRET_KEY_FALLBACKS = []
     assert client.get(page).status_code == 302  # to the sign-in page: the session is void
+
+
+def test_sign_ins_past_the_failure_limit_are_refused_even_with_the_right_password(
+    client, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    User.objects.create_superuser("target", "target@example.com", "the right password")
+    sign_in = reverse("admin:login")
+    for _ in range(3):
+        wrong = client.post(sign_in, {"username": "target", "password": "a guess"})
+        assert wrong.status_code == 200  # the form again, with its error
+    right = client.post(sign_in, {"username": "target", "password": "the right password"})
+    assert right.status_code == 429
+    assert "_auth_user_id" not in client.session

@@ -113,3 +113,11 @@ def test_old_keys_for_rotation_come_from_the_environment_and_must_be_strong():
     assert shown.stdout.strip() == repr([old])
     weak = run_manage(*show, SECRET_KEY_FALLBACKS="change-me", **env)
     assert "SECRET_KEY_FALLBACKS is too weak for production" in weak.stderr
+
+
+def test_the_admin_lives_where_admin_url_says_and_at_admin_by_default():
+    show = ["shell", "-c", "from django.urls import reverse; print(reverse('admin:index'))"]
+    moved = run_manage(*show, DEBUG="true", ADMIN_URL="/backstage-7f3a/")
+    assert moved.stdout.strip() == "/backstage-7f3a/", moved.stderr
+    default = run_manage(*show, DEBUG="true")
+    assert default.stdout.strip() == "/admin/", default.stderr
