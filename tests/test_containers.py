@@ -38,7 +38,7 @@ from harness.levels import members
 from harness.projects import plant_decoys, prepare
 from harness.renders import digest
 from harness.runtimes import StackClass, images
-from harness.stacks import PROCESS_UIDS, Stack, suite_name, timed
+from harness.stacks import PROCESS_UIDS, TOKEN, Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 
@@ -77,10 +77,13 @@ def runtime(request, render, tmp_path_factory) -> Runtime:
 BROKEN = "/broken-by-the-tests/"
 
 
+HEALTH_TOKEN = f"{TOKEN}-monitoring"  # what a team's monitoring sends for /health/'s details
+
+
 def broken_view(project: Path, profile: str) -> dict:
     """A view that raises, added to the running web service as a user adds code (its
     config/urls.py plus the view, mounted over the image's): the 500 path is real, and the
-    image stays the class's own."""
+    image stays the class's own. And the HEALTH_TOKEN a team's monitoring would hold."""
     urls = (project / "src" / "config" / "urls.py").read_text()
     (project / "broken_urls.py").write_text(
         urls
@@ -89,7 +92,11 @@ def broken_view(project: Path, profile: str) -> dict:
         + f'urlpatterns.append(path("{BROKEN.strip("/")}/", broken))\n'
     )
     mount = "./broken_urls.py:/app/src/config/urls.py:ro"
-    return {"services": {f"web-{profile}": {"volumes": [mount]}}}
+    return {
+        "services": {
+            f"web-{profile}": {"volumes": [mount], "environment": {"HEALTH_TOKEN": HEALTH_TOKEN}}
+        }
+    }
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +236,8 @@ def test_stack_is_healthy_on_its_images_python(started):
     """`up --wait` returned: every container's healthcheck passes. /health/ answers 200 with
     every dependency ok, from a web process on the Python the answers chose."""
     stack = started.stack
-    status, document = health(stack.port)
+    assert health(stack.port) == (200, {"status": "ok"}), "the public sees the status only"
+    status, document = health(stack.port, token=HEALTH_TOKEN)
     expected = {"database", "broker"} if stack.has_worker else {"database"}
     assert status == 200 and set(document.get("checks", {})) == expected, document
     assert all(state == "ok" for state in document["checks"].values()), document
@@ -325,7 +333,7 @@ def test_stack_stays_live_while_redis_is_down(started):
     result = stack.compose("stop", "redis", timeout=120)
     assert result.returncode == 0, result.output
     try:
-        status, document = health(stack.port)
+        status, document = health(stack.port, token=HEALTH_TOKEN)
         assert (status, document["status"]) == (200, "degraded"), document
         assert document["checks"]["broker"].startswith("error"), document
         assert document["checks"]["database"] == "ok", document
