@@ -112,7 +112,7 @@ LEVELS = (
             "test_the_gunicorn_floor_knows_every_setting_of_the_config",
             "test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica",
         ),
-        **_all("test_team_workflow.py", "test_workflows_pass_actionlint"),
+        **_all("test_team_workflow.py", "test_workflows_pass_actionlint_and_zizmor"),
     }),
     Level("upgraded", _upgrades, _all(
         "test_update.py",

@@ -24,13 +24,23 @@ COMBINATIONS = all_combinations()
 
 @pytest.mark.proof("linted")
 @pytest.mark.parametrize("combo", members("linted"), ids=lambda c: c.id)
-def test_workflows_pass_actionlint(combo, render, checks, actionlint):
-    workflows = sorted((render(combo) / ".github/workflows").glob("*.yml"))
+def test_workflows_pass_actionlint_and_zizmor(combo, render, checks, actionlint):
+    """actionlint, and zizmor at every severity (an ignore in a workflow states its reason)."""
+    folder = render(combo) / ".github/workflows"
+    workflows = sorted(folder.glob("*.yml"))
     assert [w.name for w in workflows] == ["ci.yml", "template-update.yml"]
     for workflow in workflows:
         key = digest(workflow.read_bytes())
         verdict = checks.get("actionlint", key, lambda w=workflow: actionlint(w))
         assert verdict.returncode == 0, verdict.output
+    both = digest(b"".join(w.read_bytes() for w in workflows))
+    audited = checks.get("zizmor", both, lambda: run([tool("zizmor"), "--offline", "--no-progress", str(folder)]))  # fmt: skip
+    assert audited.returncode == 0 and "No findings to report" in audited.output, audited.output
+    for line in (line for w in workflows for line in w.read_text().splitlines()):
+        if "zizmor: ignore" in line:
+            assert re.search(r"zizmor: ignore\[[a-z-]+\] \S", line), (
+                f"an ignore without its reason: {line}"
+            )
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path, actionlint):
