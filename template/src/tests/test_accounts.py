@@ -44,9 +44,11 @@ def test_sign_ins_past_the_failure_limit_are_refused_even_with_the_right_passwor
     settings.AXES_FAILURE_LIMIT = 3
     User.objects.create_superuser("target", "target@example.com", "the right password")
     sign_in = reverse("admin:login")
-    for _ in range(3):
+    for _ in range(2):
         wrong = client.post(sign_in, {"username": "target", "password": "a guess"})
         assert wrong.status_code == 200  # the form again, with its error
+    third = client.post(sign_in, {"username": "target", "password": "a guess"})
+    assert third.status_code == 429  # the limit reached: locked out from here
     right = client.post(sign_in, {"username": "target", "password": "the right password"})
     assert right.status_code == 429
     assert "_auth_user_id" not in client.session
