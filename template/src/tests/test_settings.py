@@ -111,7 +111,7 @@ def test_old_keys_for_rotation_come_from_the_environment_and_must_be_strong():
     shown = run_manage(*show, SECRET_KEY_FALLBACKS=f" {old} ,", **env)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip().splitlines()[-1] == repr([old])  # after the shell's own line
-    weak = run_manage(*show, SECRET_KEY_FALLBACKS="change-me", **env)
+    weak = run_manage(*show, **{"SECRET_KEY_FALLBACKS": "change-me"}, **env)
     assert "SECRET_KEY_FALLBACKS is too weak for production" in weak.stderr
 
 
