@@ -124,7 +124,7 @@ LEVELS = (
             "test_every_row_written_before_the_update_is_there",
             "test_the_superuser_signs_in_with_the_same_password",
         ),
-        "test_upgrade_live.py::test_the_upload_is_served": _keeps_uploads,
+        "test_upgrade_live.py::test_the_upload_is_served_to_staff": _keeps_uploads,
         "test_upgrade_live.py::test_the_task_queued_before_the_update_is_processed_once":
             lambda m: m.runtime.broker != "none",
         "test_upgrade_live.py::test_litestream_still_replicates_a_row_written_after_the_update":

@@ -32,7 +32,16 @@ from harness.combinations import questions
 from harness.commands import run, wait_until
 from harness.docker import inspect
 from harness.engine import require_engine
-from harness.http import get, health, healthy, post_entry, request, words
+from harness.http import (
+    announced_body_answer,
+    get,
+    health,
+    healthy,
+    post_entry,
+    request,
+    words,
+    writer,
+)
 from harness.images import SQLITE_MAGIC, build_image, image_config, layer_files, remove_images
 from harness.levels import members
 from harness.projects import plant_decoys, prepare
@@ -252,13 +261,19 @@ def test_stack_is_healthy_on_its_images_python(started):
 
 @pytest.mark.proof("stacks started")
 def test_stack_serves_the_entry_list_and_processes_an_entry(started):
-    """A page, a form with CSRF, and the entry's processing: by the worker when there is one
-    (the web only enqueues), in the request otherwise."""
+    """A page, a sign-in, a form with CSRF, and the entry's processing: by the worker when
+    there is one (the web only enqueues), in the request otherwise. A body over the upload
+    limit is refused unread, by the web itself (as Fly's proxy, which has no limit, reaches
+    it)."""
     stack = started.stack
     status, _, page = get(stack.port, "/")
-    assert status == 200 and "<form" in page, page[:500]
+    assert status == 200 and 'href="/accounts/login/?next=/"' in page, page[:500]
+    assert announced_body_answer(stack.port, (10 * 1024 + 512) * 1024 + 1) == 413
+    session = writer(stack.port, stack.manage)
+    status, _, page = get(stack.port, "/", session=session)
+    assert status == 200 and 'class="new-entry"' in page, page[:500]
     title = f"{stack.name} entry"
-    post_entry(stack.port, title, "counted where it should be")
+    post_entry(stack.port, title, "counted where it should be", session)
     count = wait_until(lambda: words(stack.port, title), 90, f"{title!r} processed")
     assert count == len(f"{title} counted where it should be".split())
     done = "task process_entry successful"
