@@ -48,17 +48,29 @@ def get(port: int, path: str = "/", origin: str | None = None, session: str | No
     return request(port, "GET", path, signed, origin=origin)
 
 
-def announced_body_answer(port: int, length: int, path: str = "/") -> int:
-    """The status answered to a POST that announces a body of `length` bytes (Content-Length)
-    and sends none of it yet, as a client that waits for the verdict before uploading."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+def oversized_post(port: int, length: int, send_body: bool = True) -> tuple[int, str]:
+    """POST / announcing a body of `length` bytes, and the answer: (status, text). The body
+    is sent from a thread while the answer is read (a server may stop reading at its limit:
+    the send then fails, as it may), or never, as a client that waits for the verdict."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
         conn.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\n"
-            f"Content-Type: multipart/form-data; boundary=x\r\n"
-            f"Content-Length: {length}\r\n\r\n".encode()
+            f"POST / HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n".encode()
         )
-        answer = conn.makefile("rb").readline().decode()
-    return int(answer.split()[1])
+
+        def body() -> None:
+            block = b"x" * 65536
+            try:
+                for sent in range(0, length, len(block)):
+                    conn.sendall(block[: length - sent])
+            except OSError:
+                pass
+
+        if send_body:
+            threading.Thread(target=body, daemon=True).start()
+        answer = http.client.HTTPResponse(conn)
+        answer.begin()
+        return answer.status, answer.read().decode(errors="replace")
 
 
 def download(port: int, path: str, session: str, origin: str | None = None,

@@ -33,10 +33,10 @@ from harness.commands import run, wait_until
 from harness.docker import inspect
 from harness.engine import require_engine
 from harness.http import (
-    announced_body_answer,
     get,
     health,
     healthy,
+    oversized_post,
     post_entry,
     request,
     words,
@@ -268,7 +268,8 @@ def test_stack_serves_the_entry_list_and_processes_an_entry(started):
     stack = started.stack
     status, _, page = get(stack.port, "/")
     assert status == 200 and 'href="/accounts/login/?next=/"' in page, page[:500]
-    assert announced_body_answer(stack.port, (10 * 1024 + 512) * 1024 + 1) == 413
+    status, text = oversized_post(stack.port, (10 * 1024 + 512) * 1024 + 1, send_body=False)
+    assert status == 413 and "Too large (413)" in text, (status, text[:300])
     session = writer(stack.port, stack.manage)
     status, _, page = get(stack.port, "/", session=session)
     assert status == 200 and 'class="new-entry"' in page, page[:500]
