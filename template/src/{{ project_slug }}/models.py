@@ -35,8 +35,10 @@ class Entry(models.Model):
 
     def downloadable_by(self, user) -> bool:
         """Whether `user` may download the attachment: its owner, or staff."""
-        return bool(self.attachment) and user.is_authenticated and (
-            user.is_staff or self.owner_id == user.pk
+        return (
+            bool(self.attachment)
+            and user.is_authenticated
+            and (user.is_staff or self.owner_id == user.pk)
         )
 
     def process(self) -> bool:
