@@ -56,5 +56,6 @@ def expected_files(c: Combination, slug: str) -> dict[str, bool]:
         ".vscode/launch.json": c.get("debugpy"),
         ".env.example": c.get("secrets") == "dotenv",
         ".env.op": c.get("secrets") == "1password",
+        ".env.fly.op": c.get("secrets") == "1password" and c.get("fly"),
         "fly.toml": c.get("fly"),
     }

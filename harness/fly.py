@@ -222,6 +222,12 @@ class FlyRun:
             run(["docker", "volume", "rm", *self.volumes])
         remove_images(self.image)
 
+    def manage(self, *args: str, env: dict[str, str] | None = None):
+        """`python manage.py ...` on the web machine, as `fly ssh console` runs it."""
+        flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
+        machine = self.machines[self.web_group]
+        return run(["docker", "exec", *flags, machine, "python", "manage.py", *args], timeout=120)
+
     def logs(self, group: str) -> str:
         result = run(["docker", "logs", self.machines[group]])
         return result.stdout + result.stderr

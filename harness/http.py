@@ -8,12 +8,15 @@ import http.client
 import json
 import os
 import re
+import secrets
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Self
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 
 def send(port: int, method: str, path: str, headers: dict | None = None,
@@ -39,17 +42,61 @@ def request(port: int, method: str, path: str, headers=None, body=None, origin=N
     return status, headers, content.decode(errors="replace")
 
 
-def get(port: int, path: str = "/", origin: str | None = None):
-    return request(port, "GET", path, origin=origin)
+def get(port: int, path: str = "/", origin: str | None = None, session: str | None = None):
+    """GET as a visitor, or as the user whose `session` (sessionid cookie) is given."""
+    signed = {"Cookie": f"sessionid={session}"} if session else None
+    return request(port, "GET", path, signed, origin=origin)
 
 
-def download(port: int, path: str, origin: str | None = None) -> tuple[int, bytes]:
-    status, _, content = send(port, "GET", path, timeout=30, origin=origin)
-    return status, content
+def oversized_post(port: int, length: int, send_body: bool = True) -> tuple[int, str]:
+    """POST / announcing a body of `length` bytes, and the answer: (status, text). The body
+    is sent from a thread while the answer is read (a server may stop reading at its limit:
+    the send then fails, as it may), or never, as a client that waits for the verdict."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+        conn.sendall(
+            f"POST / HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+        )
+
+        def body() -> None:
+            block = b"x" * 65536
+            try:
+                for sent in range(0, length, len(block)):
+                    conn.sendall(block[: length - sent])
+            except OSError:
+                pass
+
+        if send_body:
+            threading.Thread(target=body, daemon=True).start()
+        answer = http.client.HTTPResponse(conn)
+        answer.begin()
+        return answer.status, answer.read().decode(errors="replace")
 
 
-def health(port: int, path: str = "/health/") -> tuple[int, dict]:
-    status, _, text = get(port, path)
+def download(port: int, path: str, session: str, origin: str | None = None,
+             resolve: dict[str, int] | None = None) -> tuple[int, bytes]:  # fmt: skip
+    """GET an attachment as the signed-in user; a redirect to a bucket's signed URL is
+    followed, to 127.0.0.1 at the port `resolve` gives its host:port (curl's --resolve: the
+    Host header, which the signature covers, stays the URL's)."""
+    cookie = {"Cookie": f"sessionid={session}"}
+    status, headers, content = send(port, "GET", path, cookie, timeout=30, origin=origin)
+    if status != 302 or not headers["Location"].startswith("http"):
+        return status, content
+    signed = urlsplit(headers["Location"])
+    assert resolve and signed.netloc in resolve, f"no port to reach {headers['Location']}"
+    conn = http.client.HTTPConnection("127.0.0.1", resolve[signed.netloc], timeout=30)
+    try:
+        conn.request("GET", f"{signed.path}?{signed.query}", headers={"Host": signed.netloc})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def health(port: int, path: str = "/health/", token: str | None = None) -> tuple[int, dict]:
+    """/health/'s status and document; with the environment's HEALTH_TOKEN, its checks too."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, _, text = request(port, "GET", path, headers=headers)
     try:
         return status, json.loads(text)
     except ValueError:
@@ -57,25 +104,25 @@ def health(port: int, path: str = "/health/") -> tuple[int, dict]:
 
 
 def healthy(port: int, path: str = "/health/") -> dict | None:
-    """The /health/ document when it answers 200 with every check "ok", else None (also
-    when nothing answers)."""
+    """The /health/ document when it answers 200 with the status "ok" (every dependency ok),
+    else None (also when nothing answers)."""
     try:
         status, document = health(port, path)
     except (OSError, http.client.HTTPException):
         return None
-    checks = document.get("checks") or {}
-    if status == 200 and checks and all(state == "ok" for state in checks.values()):
-        return document
-    return None
+    return document if status == 200 and document.get("status") == "ok" else None
 
 
 def post_form(port: int, fields: dict[str, str], files: dict[str, tuple[str, bytes]] | None = None,
-              path: str = "/", origin: str | None = None) -> tuple[int, str, dict[str, str]]:  # fmt: skip
+              path: str = "/", origin: str | None = None,
+              session: str | None = None) -> tuple[int, str, dict[str, str]]:  # fmt: skip
     """GET the form page, then POST it as a browser does: the CSRF cookie and token, Origin
-    and Referer; multipart when there are files (name -> (filename, bytes)). The csrftoken
-    cookie is Secure (production settings), so a cookie jar would not send it over http: the
-    Cookie header is set by hand. Returns the POST's status, text and the cookies it set."""
-    status, headers, page = get(port, path, origin)
+    and Referer; multipart when there are files (name -> (filename, bytes)); both requests as
+    the user whose `session` (sessionid cookie) is given. The cookies are Secure (production
+    settings), so a cookie jar would not send them over http: the Cookie header is set by hand.
+    Returns the POST's status, text and the cookies it set."""
+    signed = {"Cookie": f"sessionid={session}"} if session else {}
+    status, headers, page = get(port, path, origin, session)
     assert status == 200, f"GET {path} answered {status}: {page[:500]}"
     cookies = SimpleCookie()
     for value in headers.get_all("Set-Cookie") or []:
@@ -104,7 +151,8 @@ def post_form(port: int, fields: dict[str, str], files: dict[str, tuple[str, byt
         body, kind = urlencode(fields).encode(), "application/x-www-form-urlencoded"
     status, answered, content = send(
         port, "POST", path, origin=origin, timeout=30, body=body,
-        headers={"Cookie": f"csrftoken={cookies['csrftoken'].value}", "Origin": origin,
+        headers={"Cookie": "; ".join(filter(None, [f"csrftoken={cookies['csrftoken'].value}",
+                                                   signed.get("Cookie")])), "Origin": origin,
                  "Referer": f"{origin}{path}", "Content-Type": kind},
     )  # fmt: skip
     given = {}
@@ -113,13 +161,48 @@ def post_form(port: int, fields: dict[str, str], files: dict[str, tuple[str, byt
     return status, content.decode(errors="replace"), given
 
 
-def post_entry(port: int, title: str, body: str, origin: str | None = None) -> None:
-    """Create an entry through the app's form."""
-    status, text, _ = post_form(port, {"title": title, "body": body}, origin=origin)
+def sign_in(port: int, username: str, password: str, origin: str | None = None,
+            login: str = "/accounts/login/", landing: str = "/") -> str | None:  # fmt: skip
+    """Sign in through a sign-in form as a browser does, then open the landing page with the
+    session cookie it set: that session when the page answers 200 as the signed-in user,
+    else None."""
+    fields = {"username": username, "password": password, "next": landing}
+    status, _, cookies = post_form(port, fields, path=login, origin=origin)
+    if status != 302 or "sessionid" not in cookies:
+        return None
+    status, _, page = request(port, "GET", landing, origin=origin,
+                              headers={"Cookie": f"sessionid={cookies['sessionid']}"})  # fmt: skip
+    return cookies["sessionid"] if status == 200 and username in page else None
+
+
+def logs_in(port: int, username: str, password: str, origin: str | None = None) -> bool:
+    """Whether the admin's sign-in page lets the user in."""
+    return sign_in(port, username, password, origin, "/admin/login/", "/admin/") is not None
+
+
+def writer(port: int, manage: Callable, origin: str | None = None) -> str:
+    """A new user, made in the web container by Django's createsuperuser (`manage` runs
+    manage.py there), signed in through the app's sign-in page: its session."""
+    username, password = f"writer-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    made = manage("createsuperuser", "--noinput", "--username", username,
+                  "--email", f"{username}@example.com",
+                  env={"DJANGO_SUPERUSER_PASSWORD": password})  # fmt: skip
+    assert made.returncode == 0, made.output
+    session = sign_in(port, username, password, origin)
+    assert session, f"{username} could not sign in at /accounts/login/"
+    return session
+
+
+def post_entry(port: int, title: str, body: str, session: str | None,
+               origin: str | None = None) -> None:  # fmt: skip
+    """Create an entry through the app's form, as the signed-in user (None: as a visitor, to
+    a release from before sign-in was required)."""
+    fields = {"title": title, "body": body}
+    status, text, _ = post_form(port, fields, origin=origin, session=session)
     assert status == 302, f"POST / answered {status}, expected a redirect: {text[:800]}"
 
 
-def post_attachment(port: int, title: str, filename: str, content: bytes,
+def post_attachment(port: int, title: str, filename: str, content: bytes, session: str | None,
                     origin: str | None = None) -> None:  # fmt: skip
     """Create an entry with an attachment through the form (multipart/form-data)."""
     status, text, _ = post_form(
@@ -127,21 +210,9 @@ def post_attachment(port: int, title: str, filename: str, content: bytes,
         {"title": title, "body": ""},
         files={"attachment": (filename, content)},
         origin=origin,
+        session=session,
     )
     assert status == 302, f"POST / answered {status}: {text[:800]}"
-
-
-def logs_in(port: int, username: str, password: str, origin: str | None = None,
-             login: str = "/admin/login/", landing: str = "/admin/") -> bool:  # fmt: skip
-    """Sign in through the login form as a browser does, then open the landing page with the
-    session cookie it set: True when that page answers 200 as the signed-in user."""
-    fields = {"username": username, "password": password, "next": landing}
-    status, _, cookies = post_form(port, fields, path=login, origin=origin)
-    if status != 302 or "sessionid" not in cookies:
-        return False
-    status, _, page = request(port, "GET", landing, origin=origin,
-                              headers={"Cookie": f"sessionid={cookies['sessionid']}"})  # fmt: skip
-    return status == 200 and username in page
 
 
 def words(port: int, title: str, origin: str | None = None) -> int | None | bool:

@@ -112,7 +112,7 @@ LEVELS = (
             "test_the_gunicorn_floor_knows_every_setting_of_the_config",
             "test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica",
         ),
-        **_all("test_team_workflow.py", "test_workflows_pass_actionlint"),
+        **_all("test_team_workflow.py", "test_workflows_pass_actionlint_and_zizmor"),
     }),
     Level("upgraded", _upgrades, _all(
         "test_update.py",
@@ -124,7 +124,7 @@ LEVELS = (
             "test_every_row_written_before_the_update_is_there",
             "test_the_superuser_signs_in_with_the_same_password",
         ),
-        "test_upgrade_live.py::test_the_upload_is_served": _keeps_uploads,
+        "test_upgrade_live.py::test_the_upload_is_served_to_staff": _keeps_uploads,
         "test_upgrade_live.py::test_the_task_queued_before_the_update_is_processed_once":
             lambda m: m.runtime.broker != "none",
         "test_upgrade_live.py::test_litestream_still_replicates_a_row_written_after_the_update":

@@ -148,6 +148,10 @@ class Stack:
         flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
         return run(["docker", "exec", "-i", *flags, self.container(service), *command], timeout=120)
 
+    def manage(self, *args: str, env: dict[str, str] | None = None):
+        """`python manage.py ...` in the web container."""
+        return self.exec(self.web, "python", "manage.py", *args, env=env)
+
     def health_command(self, service: str):
         """The service's own healthcheck command, run now in its container (rather than
         waiting for Docker's next interval): the finished process."""

@@ -123,6 +123,12 @@ class SwarmStack:
         ids = listed.stdout.split()
         return inspect(*ids, gone_ok=True) if ids else []
 
+    def manage(self, *args: str, env: dict[str, str] | None = None):
+        """`python manage.py ...` in a running web task."""
+        flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
+        task = self.healthy("web")[0]["Id"]
+        return run(["docker", "exec", *flags, task, "python", "manage.py", *args], timeout=120)
+
     def healthy(self, service: str) -> list[dict]:
         return [
             c for c in self.containers(service)

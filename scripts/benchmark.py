@@ -49,7 +49,18 @@ from pathlib import Path
 from harness import ROOT, engine, images, projects, renders, stacks, swarm, swarm_scenarios
 from harness.baseimages import base_images, ensure_image
 from harness.commands import free_port, git, run, tool, wait_until
-from harness.http import Load, download, get, health, healthy, post_attachment, post_entry, words
+from harness.http import (
+    Load,
+    download,
+    get,
+    health,
+    healthy,
+    post_attachment,
+    post_entry,
+    words,
+    writer,
+)
+from harness.s3service import S3_PORT
 from harness.template_repo import TemplateRepo
 
 ANSWERS = {
@@ -216,8 +227,9 @@ def bench_profile(project: Path, profile: str, tmp: Path, args) -> dict:
         up = time.monotonic() - start
         memory = memory_at_rest(stack)
         wait_until(lambda: healthy(stack.port), 60, "/health/ all ok")
+        session = writer(stack.port, stack.manage)
         for n in range(20):  # a list page with content
-            post_entry(stack.port, f"benchmark entry {n}", "some words to count " * 5)
+            post_entry(stack.port, f"benchmark entry {n}", "some words to count " * 5, session)
         say(f"{profile}: load on /health/, / and the bare WSGI app "
             f"({args.requests} requests each, {args.concurrency} threads)")  # fmt: skip
         health = load(stack.port, "/health/", args.requests, args.concurrency, args.max_seconds)
@@ -253,23 +265,25 @@ def bench_swarm(project: Path) -> dict:
         wait_until(lambda: stack.ready("web", 3) and stack.ready("worker", 2), 300, "replicas")
         deployed = time.monotonic() - start
         titles = [f"benchmark entry {n}" for n in range(20)]
+        session = writer(stack.port, stack.manage)
         for title in titles:
-            post_entry(stack.port, title, "three more words")
+            post_entry(stack.port, title, "three more words", session)
         stack.s3()  # the bucket
-        files = {f"upload-{n}.bin": os.urandom(20000) for n in range(5)}
+        files = {f"upload-{n}.txt": os.urandom(20000) for n in range(5)}
         for name, content in files.items():
-            post_attachment(stack.port, f"with {name}", name, content)
+            post_attachment(stack.port, f"with {name}", name, content, session)
         say("swarm: rolling update under load")
         update = swarm_scenarios.rolling_update(stack, "v2")
         say("swarm: a web task killed under load")
         kill = swarm_scenarios.kill_web_task(stack)
         intact = sum(1 for t in titles if words(stack.port, t) == 6)
-        _, _, page = get(stack.port, "/")
+        _, _, page = get(stack.port, "/", session=session)
         links = dict(re.findall(r'<a class="attachment" href="([^"]+)">([^<]+)<', page))
+        bucket = {f"s3:{S3_PORT}": stack.s3_port}
         media = sum(
             1
             for link, name in links.items()
-            if any(download(stack.port, link) == (200, content)
+            if any(download(stack.port, link, session, resolve=bucket) == (200, content)
                    for label, content in files.items() if name.startswith(label[:-4]))
         )  # fmt: skip
         return {"deployed": deployed, "update": update, "kill": kill,

@@ -32,13 +32,22 @@ from harness.combinations import questions
 from harness.commands import run, wait_until
 from harness.docker import inspect
 from harness.engine import require_engine
-from harness.http import get, health, healthy, post_entry, request, words
+from harness.http import (
+    get,
+    health,
+    healthy,
+    oversized_post,
+    post_entry,
+    request,
+    words,
+    writer,
+)
 from harness.images import SQLITE_MAGIC, build_image, image_config, layer_files, remove_images
 from harness.levels import members
 from harness.projects import plant_decoys, prepare
 from harness.renders import digest
 from harness.runtimes import StackClass, images
-from harness.stacks import PROCESS_UIDS, Stack, suite_name, timed
+from harness.stacks import PROCESS_UIDS, TOKEN, Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
 
@@ -77,10 +86,13 @@ def runtime(request, render, tmp_path_factory) -> Runtime:
 BROKEN = "/broken-by-the-tests/"
 
 
+HEALTH_TOKEN = f"{TOKEN}-monitoring"  # what a team's monitoring sends for /health/'s details
+
+
 def broken_view(project: Path, profile: str) -> dict:
     """A view that raises, added to the running web service as a user adds code (its
     config/urls.py plus the view, mounted over the image's): the 500 path is real, and the
-    image stays the class's own."""
+    image stays the class's own. And the HEALTH_TOKEN a team's monitoring would hold."""
     urls = (project / "src" / "config" / "urls.py").read_text()
     (project / "broken_urls.py").write_text(
         urls
@@ -89,7 +101,11 @@ def broken_view(project: Path, profile: str) -> dict:
         + f'urlpatterns.append(path("{BROKEN.strip("/")}/", broken))\n'
     )
     mount = "./broken_urls.py:/app/src/config/urls.py:ro"
-    return {"services": {f"web-{profile}": {"volumes": [mount]}}}
+    return {
+        "services": {
+            f"web-{profile}": {"volumes": [mount], "environment": {"HEALTH_TOKEN": HEALTH_TOKEN}}
+        }
+    }
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +245,8 @@ def test_stack_is_healthy_on_its_images_python(started):
     """`up --wait` returned: every container's healthcheck passes. /health/ answers 200 with
     every dependency ok, from a web process on the Python the answers chose."""
     stack = started.stack
-    status, document = health(stack.port)
+    assert health(stack.port) == (200, {"status": "ok"}), "the public sees the status only"
+    status, document = health(stack.port, token=HEALTH_TOKEN)
     expected = {"database", "broker"} if stack.has_worker else {"database"}
     assert status == 200 and set(document.get("checks", {})) == expected, document
     assert all(state == "ok" for state in document["checks"].values()), document
@@ -244,13 +261,20 @@ def test_stack_is_healthy_on_its_images_python(started):
 
 @pytest.mark.proof("stacks started")
 def test_stack_serves_the_entry_list_and_processes_an_entry(started):
-    """A page, a form with CSRF, and the entry's processing: by the worker when there is one
-    (the web only enqueues), in the request otherwise."""
+    """A page, a sign-in, a form with CSRF, and the entry's processing: by the worker when
+    there is one (the web only enqueues), in the request otherwise. A body over the upload
+    limit is refused unread, by the web itself (as Fly's proxy, which has no limit, reaches
+    it)."""
     stack = started.stack
     status, _, page = get(stack.port, "/")
-    assert status == 200 and "<form" in page, page[:500]
+    assert status == 200 and 'href="/accounts/login/?next=/"' in page, page[:500]
+    status, text = oversized_post(stack.port, (10 * 1024 + 512) * 1024 + 1, send_body=False)
+    assert status == 413 and "Too large (413)" in text, (status, text[:300])
+    session = writer(stack.port, stack.manage)
+    status, _, page = get(stack.port, "/", session=session)
+    assert status == 200 and 'class="new-entry"' in page, page[:500]
     title = f"{stack.name} entry"
-    post_entry(stack.port, title, "counted where it should be")
+    post_entry(stack.port, title, "counted where it should be", session)
     count = wait_until(lambda: words(stack.port, title), 90, f"{title!r} processed")
     assert count == len(f"{title} counted where it should be".split())
     done = "task process_entry successful"
@@ -325,7 +349,7 @@ def test_stack_stays_live_while_redis_is_down(started):
     result = stack.compose("stop", "redis", timeout=120)
     assert result.returncode == 0, result.output
     try:
-        status, document = health(stack.port)
+        status, document = health(stack.port, token=HEALTH_TOKEN)
         assert (status, document["status"]) == (200, "degraded"), document
         assert document["checks"]["broker"].startswith("error"), document
         assert document["checks"]["database"] == "ok", document
@@ -416,7 +440,7 @@ def test_stop_while_waiting_for_the_database_exits_0_at_once(cls, render, tmp_pa
             name = suite_name("stop", cls.key[:8], str(len(command)))
             started = run(
                 ["docker", "run", "--detach", "--name", name, "--network", "none",
-                 "--env", "SECRET_KEY=" + "k" * 60,
+                 "--env", "SECRET_KEY=" + "k" * 30 + "-a-key-for-this-check-0123456789",
                  "--env", "DATABASE_URL=postgres://app:secret@unreachable:5432/app",
                  "--env", "REDIS_URL=redis://unreachable:6379/0",
                  tag, *command],

@@ -54,8 +54,7 @@ def by_hand_cleanup() -> None:
 
 def test_first_run_brings_the_stack_up_healthy(stack_shell):
     result = stack_shell.run("first-run.sh")
-    assert '{"status": "ok", "checks": {' in result.stdout, result.output
-    assert '"database": "ok"' in result.stdout and '"broker": "ok"' in result.stdout
+    assert '{"status": "ok"}' in result.stdout, result.output
 
 
 def test_stack_recipes_show_health_and_migrations(stack_shell):

@@ -16,7 +16,7 @@ import pytest
 from harness.combinations import one
 from harness.commands import run, wait_until
 from harness.engine import require_engine
-from harness.http import Load, healthy, post_entry, words
+from harness.http import Load, healthy, post_entry, words, writer
 from harness.projects import prepare
 from harness.stacks import Stack, suite_name, timed
 
@@ -73,17 +73,19 @@ def test_postgres_restarted_under_traffic_answers_no_5xx_once_healthy_again(stac
         assert load.running(), "the load stopped before the recovery was measured"
     assert [s for s in statuses(load, back) if s != 200] == [], statuses(load, back)
     assert {s: started_at(stack, s) for s in before} == before, "web or worker was restarted"
-    post_entry(stack.port, "after the database restart", "the worker reconnects too")
+    post_entry(stack.port, "after the database restart", "the worker reconnects too",
+               writer(stack.port, stack.manage))  # fmt: skip
     assert wait_until(lambda: words(stack.port, "after the database restart"), 90, "processed")
 
 
 def test_tasks_queued_when_redis_is_killed_are_all_processed(stack):
     """The queue is Redis's append-only file on a volume: tasks enqueued while no worker runs
     survive a Redis killed without warning (SIGKILL, no final save) and restarted."""
+    session = writer(stack.port, stack.manage)
     assert stack.compose("stop", stack.worker, timeout=120).returncode == 0
     titles = [f"queued through a Redis crash {n}" for n in range(5)]
     for title in titles:
-        post_entry(stack.port, title, "waits in Redis")
+        post_entry(stack.port, title, "waits in Redis", session)
     assert [words(stack.port, t) for t in titles] == [None] * len(titles), "pending, no worker"
 
     def synced() -> bool:  # appendfsync everysec: the writes are on disk within a second
@@ -162,9 +164,10 @@ def test_a_worker_killed_mid_task_leaves_the_entry_processed_once(stack):
     finds its client gone. So exactly one "processed" line, from the restarted worker."""
     table = f"{slug(stack)}_entry"
     title, body = "caught mid-task by a SIGKILL", "four words in here"
+    session = writer(stack.port, stack.manage)
     with traffic(stack) as load:
         assert stack.compose("stop", stack.worker, timeout=120).returncode == 0
-        post_entry(stack.port, title, body)  # its task waits in Redis
+        post_entry(stack.port, title, body, session)  # its task waits in Redis
         posted = time.monotonic()
         pk = int(psql(stack, f"SELECT id FROM {table} WHERE title = '{title}'"))
         waiting = (

@@ -16,7 +16,7 @@ from harness.commands import run, wait_until
 from harness.docker import inspect
 from harness.engine import require_engine
 from harness.fly import FlyRun
-from harness.http import post_attachment, post_entry, words
+from harness.http import post_attachment, post_entry, words, writer
 from harness.levels import members
 from harness.projects import prepare
 from harness.runtimes import FlyApp
@@ -40,6 +40,12 @@ def app(request, render, tmp_path_factory) -> FlyRun:
     with timed(f"fly {flyapp.id}: deployed and healthy"):
         app.deploy()
     return app
+
+
+@pytest.fixture(scope="module")
+def session(app) -> str:
+    """A user made on the web machine and signed in through the proxy: who posts."""
+    return writer(app.port, app.manage, f"https://{app.domain}")
 
 
 def test_fly_image_runs_the_build_argument_script(app):
@@ -113,13 +119,13 @@ def test_every_process_runs_its_command(app):
         assert app.state(group)["Running"], (group, app.logs(group)[-3000:])
 
 
-def test_an_entry_posted_through_flys_proxy_is_processed(app):
+def test_an_entry_posted_through_flys_proxy_is_processed(app, session):
     """The list page and its form, requested as Fly's proxy forwards them (the app's domain,
     X-Forwarded-Proto https), and the entry processed: by the huey consumer where there is
     one, which is therefore not a consumer that started and died."""
     origin = f"https://{app.domain}"
     title = f"fly {app.network} entry"
-    post_entry(app.port, title, "through the proxy", origin=origin)
+    post_entry(app.port, title, "through the proxy", session, origin)
     try:
         count = wait_until(lambda: words(app.port, title, origin), 90, f"{title!r} processed")
     except AssertionError as exc:
@@ -131,11 +137,11 @@ def test_an_entry_posted_through_flys_proxy_is_processed(app):
         assert "task process_entry successful" in app.logs(group), app.logs(group)[-3000:]
 
 
-def test_an_upload_is_written_to_a_volume_a_deploy_keeps(app):
+def test_an_upload_is_written_to_a_volume_a_deploy_keeps(app, session):
     """A Machine's own disk is new at every deploy: an upload posted through the proxy is
     written under MEDIA_ROOT, on a volume mounted on the web machine."""
     marker = f"uploaded to {app.network}\n".encode()
-    post_attachment(app.port, "fly upload", "kept.bin", marker, f"https://{app.domain}")
+    post_attachment(app.port, "fly upload", "kept.txt", marker, session, f"https://{app.domain}")
     web = app.machines[app.web_group]
     media = app.config["env"]["MEDIA_ROOT"]
     mounts = inspect(web)[0]["Mounts"]

@@ -20,7 +20,7 @@ from harness.baseimages import ensure_for_dockerfile
 from harness.combinations import one
 from harness.commands import free_port, require, run, tool, wait_until
 from harness.engine import require_engine
-from harness.http import healthy, post_entry, words
+from harness.http import healthy, post_entry, words, writer
 from harness.projects import prepare
 from harness.renders import answers_of
 from harness.s3 import S3, S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, missing_weed
@@ -107,8 +107,9 @@ def test_records_are_restored_after_the_database_volume_is_lost(stack):
     if not healthy(stack.port):
         stack.up(build=True)
     titles = [f"replicated entry {n}" for n in range(1, 4)]
+    session = writer(stack.port, stack.manage)
     for title in titles:
-        post_entry(stack.port, title, f"body of {title}")
+        post_entry(stack.port, title, f"body of {title}", session)
     expected = {
         t: wait_until(lambda t=t: words(stack.port, t), 90, f"{t!r} processed") for t in titles
     }
@@ -183,7 +184,8 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
     require(missing_weed())
     if not healthy(stack.port):
         stack.up(build=True)
-    post_entry(stack.port, "drilled entry", "restored into a scratch file")
+    post_entry(stack.port, "drilled entry", "restored into a scratch file",
+               writer(stack.port, stack.manage))  # fmt: skip
     wait_until(lambda: "drilled entry" in replicated_titles(stack), 60, "the entry replicated")
 
     local = run([tool("just"), "restore-drill"], cwd=stack.project, env=stack.env(), timeout=300)
@@ -208,8 +210,10 @@ def test_the_restore_drill_checks_the_backup_and_leaves_the_database_alone(stack
             compose_ok(stack, "up", "--detach", "--wait")
         log = stack.logs(stack.web)
         assert f"web.sh: no backup at {S3_REPLICA_URL} yet" in log, log[-3000:]
+        session = writer(stack.port, stack.manage)  # a new database: a new user
         for title in ("drilled from s3", "second s3 entry"):
-            post_entry(stack.port, title, "written to a database that replicates to a bucket")
+            post_entry(stack.port, title, "written to a database that replicates to a bucket",
+                       session)  # fmt: skip
 
         # From this machine, with the credentials the README gives for the drill, to the
         # bucket's published port. (AWS_CA_BUNDLE, set on some machines for boto, makes
@@ -269,7 +273,8 @@ def test_damaged_replica_stops_the_start_with_litestreams_error(stack):
     (litestream would replicate it over the backup): web.sh exits non-zero with the reason."""
     if not ltx_files(stack):  # run on its own: make a replica first
         stack.up(build=True)
-        post_entry(stack.port, "an entry to replicate", "and then to damage")
+        post_entry(stack.port, "an entry to replicate", "and then to damage",
+                   writer(stack.port, stack.manage))  # fmt: skip
         wait_until(lambda: ltx_files(stack), 60, "LTX files in the replica volume")
     assert stack.down().returncode == 0
     removed = run(["docker", "volume", "rm", "--force", stack.volume("sq-data")])

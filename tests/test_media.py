@@ -12,10 +12,10 @@ import pytest
 from harness.combinations import one
 from harness.commands import free_port, require, run
 from harness.engine import require_engine
-from harness.http import download, get, healthy, post_attachment
+from harness.http import download, get, healthy, post_attachment, writer
 from harness.projects import prepare
 from harness.s3 import S3, missing_weed
-from harness.s3service import S3_IMAGE, bucket_env, s3_service
+from harness.s3service import S3_IMAGE, S3_PORT, bucket_env, s3_service
 from harness.stacks import Stack, suite_name, timed
 
 pytestmark = pytest.mark.docker
@@ -53,13 +53,14 @@ def test_an_upload_goes_to_the_bucket_and_not_to_the_containers_disk(stack):
     s3.create_bucket(Bucket=BUCKET)
 
     content = b"a file every replica must see\n" + bytes(range(256)) * 64
-    post_attachment(stack.port, "entry with a file", "report.bin", content)
+    session = writer(stack.port, stack.manage)
+    post_attachment(stack.port, "entry with a file", "report.txt", content, session)
 
     # In the bucket, under media/ (its location), byte for byte.
     listed = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
     keys = [item["Key"] for item in listed]
     assert len(keys) == 1 and re.fullmatch(
-        r"media/attachments/\d{4}/\d{2}/report.*\.bin", keys[0]
+        r"media/attachments/\d{4}/\d{2}/report.*\.txt", keys[0]
     ), keys
     assert s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read() == content
 
@@ -69,18 +70,23 @@ def test_an_upload_goes_to_the_bucket_and_not_to_the_containers_disk(stack):
     )
     assert found.returncode == 0 and found.stdout.strip() == "", found.output
 
-    # The page links it, and the app serves it back from the bucket.
-    status, _, page = get(stack.port, "/")
+    # The page links it for its writer, and the link redirects to a URL the bucket signed,
+    # which serves it (followed to the S3 service's published port).
+    status, _, page = get(stack.port, "/", session=session)
     link = re.search(
-        r'<a class="attachment" href="(/entries/\d+/attachment/)">report[^<]*\.bin<', page
+        r'<a class="attachment" href="(/entries/\d+/attachment/)">report[^<]*\.txt<', page
     )
     assert status == 200 and link, page[-2000:]
-    status, body = download(stack.port, link[1])
+    bucket = {f"s3:{S3_PORT}": stack.s3_port}
+    status, body = download(stack.port, link[1], session, resolve=bucket)
     assert status == 200 and body == content
+    # Without a signed-in session: sent to the sign-in page (a relative redirect), not to the
+    # bucket (download() would follow that one, and fail here without `resolve`).
+    assert download(stack.port, link[1], "not-a-session") == (302, b"")
 
     # With the object gone from the bucket, the app has nothing to serve: it came from there.
     s3.delete_object(Bucket=BUCKET, Key=keys[0])
-    status, _ = download(stack.port, link[1])
+    status, _ = download(stack.port, link[1], session, resolve=bucket)
     assert status == 404, status
 
 

@@ -9,7 +9,7 @@ import pytest
 from harness.combinations import questions
 from harness.commands import wait_until
 from harness.engine import require_engine
-from harness.http import healthy, post_entry, words
+from harness.http import healthy, post_entry, words, writer
 from harness.projects import prepare
 from harness.runtimes import StackClass, stack_classes
 from harness.stacks import Stack, suite_name, timed
@@ -40,7 +40,7 @@ def stack(request, render, tmp_path) -> Stack:
 
 def test_entries_survive_down_and_up(stack):
     title = f"{stack.name} kept entry"
-    post_entry(stack.port, title, "survives a restart")
+    post_entry(stack.port, title, "survives a restart", writer(stack.port, stack.manage))
     expected = wait_until(lambda: words(stack.port, title), 90, f"{title!r} processed")
     with timed(f"{stack.name}: down, then up --wait"):
         result = stack.down()

@@ -16,9 +16,18 @@ import pytest
 from harness.combinations import one
 from harness.commands import require, run, wait_until
 from harness.engine import require_engine
-from harness.http import download, get, post_attachment, post_entry, words
+from harness.http import (
+    download,
+    get,
+    oversized_post,
+    post_attachment,
+    post_entry,
+    words,
+    writer,
+)
 from harness.projects import prepare
 from harness.s3 import missing_weed
+from harness.s3service import S3_PORT
 from harness.stacks import TOKEN, suite_name, timed
 from harness.swarm import BUCKET, SwarmStack, ensure_swarm
 from harness.swarm_scenarios import kill_web_task, rolling_update
@@ -48,31 +57,51 @@ def swarm(render, tmp_path_factory):
         stack.remove()
 
 
-def test_the_stack_runs_three_web_and_two_worker_replicas_behind_the_proxy(swarm):
+@pytest.fixture(scope="module")
+def session(swarm):
+    """A user made in a web task, signed in through the proxy: who writes and downloads."""
     wait_until(lambda: swarm.ready("web", 3), 180, "3 healthy web replicas")
+    return writer(swarm.port, swarm.manage)
+
+
+def test_the_stack_runs_three_web_and_two_worker_replicas_behind_the_proxy(swarm, session):
     wait_until(lambda: swarm.ready("worker", 2), 180, "2 healthy worker replicas")
     status, _, page = get(swarm.port, "/")
     assert status == 200, page[:500]
     # Each form's GET and POST may reach different replicas: CSRF and the session hold
     # across them (one SECRET_KEY, from the Docker secret).
     for title in ENTRIES:
-        post_entry(swarm.port, title, "four words right here")
+        post_entry(swarm.port, title, "four words right here", session)
     for title in ENTRIES:
         wait_until(lambda t=title: words(swarm.port, t) == 7, 60, f"{title} processed")
     swarm.s3()  # the bucket
-    post_attachment(swarm.port, "swarm upload", "shared.bin", UPLOAD)
+    post_attachment(swarm.port, "swarm upload", "shared.txt", UPLOAD, session)
     keys = [o["Key"] for o in swarm.s3().list_objects_v2(Bucket=BUCKET).get("Contents", [])]
     assert len(keys) == 1 and keys[0].startswith("media/attachments/"), keys
 
 
-def attachment_link(port: int) -> str:
-    status, _, page = get(port, "/")
+def test_a_body_over_the_upload_limit_is_refused_with_413_at_the_proxy(swarm, session):
+    """The default UPLOAD_MAX_MB=10 and half a MiB for the form's other fields: the limit
+    Caddy's request_body applies (its config, as the proxy task adapts it), the app's own
+    number. Sent through Caddy, such a body gets 413 (from whichever refuses it first)."""
+    limit = (10 * 1024 + 512) * 1024
+    proxy = swarm.containers("proxy")[0]["Id"]
+    adapted = run(["docker", "exec", proxy, "caddy", "adapt", "--config", "/etc/caddy/Caddyfile"])
+    assert adapted.returncode == 0, adapted.output
+    sizes = [int(n) for n in re.findall(r'"max_size":(\d+)', adapted.stdout)]
+    assert sizes == [limit], adapted.stdout
+    status, text = oversized_post(swarm.port, limit + 1)
+    assert status == 413, (status, text[:300])
+
+
+def attachment_link(port: int, session: str) -> str:
+    status, _, page = get(port, "/", session=session)
     link = re.search(r'<a class="attachment" href="(/entries/\d+/attachment/)">shared', page)
     assert status == 200 and link, page[-2000:]
     return link[1]
 
 
-def test_secrets_reach_the_app_as_files_not_environment(swarm):
+def test_secrets_reach_the_app_as_files_made_for_the_swarm_not_from_env(swarm):
     container = swarm.containers("web")[0]
     env = dict(item.split("=", 1) for item in container["Config"]["Env"])
     assert env["SECRET_KEY_FILE"] == "/run/secrets/secret_key"
@@ -83,8 +112,10 @@ def test_secrets_reach_the_app_as_files_not_environment(swarm):
     password = re.search(r"^POSTGRES_PASSWORD=\"?([^\"\n]*)", dotenv, re.MULTILINE)[1]
     for value in (secret, password):
         assert value not in " ".join(container["Config"]["Env"])
+    # The swarm's own key, made by `just stack-secrets`: not the one in the developer's .env.
     mounted = run(["docker", "exec", container["Id"], "cat", "/run/secrets/secret_key"])
-    assert mounted.stdout == secret
+    assert mounted.returncode == 0, mounted.output
+    assert len(mounted.stdout) >= 50 and mounted.stdout not in (secret, password)
 
 
 def test_scaling_web_puts_every_new_replica_behind_the_proxy(swarm):
@@ -128,13 +159,15 @@ def test_a_killed_web_task_is_replaced_and_costs_only_its_requests_in_flight(swa
     assert kill["replaced_seconds"] <= REPLACED_WITHIN_S, kill
 
 
-def test_rows_and_media_survive_the_update_and_the_kill_on_every_replica(swarm):
+def test_rows_and_media_survive_the_update_and_the_kill_on_every_replica(swarm, session):
     for title in ENTRIES:
         assert words(swarm.port, title) == 7, title
-    link = attachment_link(swarm.port)
-    # Round robin: six downloads reach each of the 3 replicas twice, none has the file on disk.
+    link = attachment_link(swarm.port, session)
+    # Round robin: six downloads reach each of the 3 replicas twice, none has the file on disk;
+    # each is a redirect to the bucket, followed to the S3 service's published port.
+    bucket = {f"s3:{S3_PORT}": swarm.s3_port}
     for _ in range(6):
-        assert download(swarm.port, link) == (200, UPLOAD)
+        assert download(swarm.port, link, session, resolve=bucket) == (200, UPLOAD)
     containers = swarm.containers("web")
     assert len(containers) == 3, [c["Name"] for c in containers]
     for container in containers:

@@ -24,13 +24,23 @@ COMBINATIONS = all_combinations()
 
 @pytest.mark.proof("linted")
 @pytest.mark.parametrize("combo", members("linted"), ids=lambda c: c.id)
-def test_workflows_pass_actionlint(combo, render, checks, actionlint):
-    workflows = sorted((render(combo) / ".github/workflows").glob("*.yml"))
+def test_workflows_pass_actionlint_and_zizmor(combo, render, checks, actionlint):
+    """actionlint, and zizmor at every severity (an ignore in a workflow states its reason)."""
+    folder = render(combo) / ".github/workflows"
+    workflows = sorted(folder.glob("*.yml"))
     assert [w.name for w in workflows] == ["ci.yml", "template-update.yml"]
     for workflow in workflows:
         key = digest(workflow.read_bytes())
         verdict = checks.get("actionlint", key, lambda w=workflow: actionlint(w))
         assert verdict.returncode == 0, verdict.output
+    both = digest(b"".join(w.read_bytes() for w in workflows))
+    audited = checks.get("zizmor", both, lambda: run([tool("zizmor"), "--offline", "--no-progress", str(folder)]))  # fmt: skip
+    assert audited.returncode == 0 and "No findings to report" in audited.output, audited.output
+    for line in (line for w in workflows for line in w.read_text().splitlines()):
+        if "zizmor: ignore" in line:
+            assert re.search(r"zizmor: ignore\[[a-z-]+\] \S", line), (
+                f"an ignore without its reason: {line}"
+            )
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path, actionlint):
@@ -101,6 +111,15 @@ def test_1password_template_holds_references_not_secrets(render):
     text = (render(one(secrets="1password", database="postgres")) / ".env.op").read_text()
     for name in ("SECRET_KEY", "POSTGRES_PASSWORD"):
         assert re.search(rf'^{name}="op://[^"]+"$', text, re.MULTILINE), name
+
+
+def test_1password_production_takes_other_items_than_this_machine(render):
+    project = render(one(secrets="1password", fly=True))
+    local = set(re.findall(r"op://[^\"\s]+", (project / ".env.op").read_text()))
+    production_file = (project / ".env.fly.op").read_text()
+    production = set(re.findall(r"op://[^\"\s]+", production_file))
+    assert production and not local & production, (local, production)
+    assert not re.search(r"^SECRET_KEY=", production_file, re.MULTILINE), "made per app instead"
 
 
 @pytest.mark.parametrize("secrets", ["dotenv", "1password"])
@@ -250,7 +269,8 @@ def test_just_run_makemigrations_and_fmt_do_what_they_say(project_copy):
     ))  # fmt: skip
     made = run([tool("just"), "makemigrations"], cwd=project, env=env)
     assert made.returncode == 0 and "rating" in made.stdout, made.output
-    assert list((models.parent / "migrations").glob("0002_*.py"))
+    made_files = (models.parent / "migrations").glob("0*.py")
+    assert [m for m in made_files if "rating" in m.read_text()], made_files
 
     views = project / "src" / answers_slug(project) / "views.py"
     views.write_text(views.read_text() + "\n\n\nimport os\nx=[1,2 ,3]\n")
@@ -273,6 +293,8 @@ with open(os.environ["STANDIN_LOG"], "a") as log:
 if args[:2] == ["inject", "--in-file"]:
     text = open(args[2]).read()
     sys.stdout.write(re.sub(r"op://([^\\"\\s]+)", lambda m: "secret-of-" + m[1].replace("/", "-"), text))
+if args == ["secrets", "list", "--json"]:
+    print(os.environ.get("STANDIN_FLY_SECRETS", "[]"))
 """
 
 
@@ -288,40 +310,55 @@ def calls(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-@pytest.mark.parametrize("secrets", ["dotenv", "1password"])
-def test_fly_secrets_stages_only_the_production_secrets(project_copy, secrets, tmp_path):
-    project = project_copy(one(secrets=secrets, fly=True, database="postgres", worker="huey"))
+def fly_secrets(project: Path, tmp_path: Path, app_secrets: str = "[]") -> tuple[str, list]:
+    """`just fly-secrets` with stand-in fly and op: its output and the calls they received."""
     log = tmp_path / "calls.jsonl"
     bin_dir = standins(tmp_path / "bin", "fly", "op")
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_LOG": str(log)}
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STANDIN_LOG": str(log),
+           "STANDIN_FLY_SECRETS": app_secrets}  # fmt: skip
+    result = run([tool("just"), "fly-secrets"], cwd=project, env=env, input="")
+    assert result.returncode == 0, result.output
+    return result.output, calls(log)
+
+
+@pytest.mark.parametrize("secrets", ["dotenv", "1password"])
+def test_fly_secrets_stages_a_key_made_for_the_app_and_only_production_settings(
+    project_copy, secrets, tmp_path
+):
+    project = project_copy(one(secrets=secrets, fly=True, database="postgres", worker="huey"))
+    slug = answers_slug(project)
     if secrets == "dotenv":
-        assert run([tool("just"), "env"], cwd=project, env=env).returncode == 0
+        assert run([tool("just"), "env"], cwd=project).returncode == 0
         dotenv = (project / ".env").read_text()
         (project / ".env").write_text(
             dotenv.replace("EMAIL_HOST=\n", 'EMAIL_HOST="smtp.example.com"\n')
         )
-        key = re.search(r"^SECRET_KEY=(.+)$", dotenv, re.MULTILINE)[1]
-        expected = f"SECRET_KEY={key}\nEMAIL_HOST=smtp.example.com\n"
+        local_key = re.search(r"^SECRET_KEY=(.+)$", dotenv, re.MULTILINE)[1]
+        settings = "EMAIL_HOST=smtp.example.com\n"
     else:
-        slug = answers_slug(project)
-        expected = (
-            f"SECRET_KEY=secret-of-{slug}-django-secret-key\n"
-            f"EMAIL_HOST_PASSWORD=secret-of-{slug}-email-password\n"
-        )
+        local_key = f"secret-of-{slug}-django-secret-key"  # what .env.op would give this machine
+        settings = f"EMAIL_HOST_PASSWORD=secret-of-{slug}-production-email-password\n"
 
-    result = run([tool("just"), "fly-secrets"], cwd=project, env=env, input="")
+    _, recorded = fly_secrets(project, tmp_path)
 
-    assert result.returncode == 0, result.output
-    recorded = calls(log)
     if secrets == "1password":
-        assert recorded.pop(0)["args"] == ["inject", "--in-file", ".env.op"]
+        assert recorded.pop(0)["args"] == ["inject", "--in-file", ".env.fly.op"]
     assert [(c["command"], c["args"]) for c in recorded] == [
+        ("fly", ["secrets", "list", "--json"]),
         ("fly", ["secrets", "import", "--stage"]),
         ("fly", ["secrets", "list"]),
     ]
-    assert recorded[0]["stdin"] == expected, (
-        "no DATABASE_URL, REDIS_URL or password of this machine"
-    )
+    key = re.fullmatch(r"SECRET_KEY=(\S+)\n" + re.escape(settings), recorded[1]["stdin"])
+    assert key, f"a key, then no DATABASE_URL, REDIS_URL or password of this machine: {recorded[1]}"
+    assert len(key[1]) >= 50 and key[1] != local_key
+
+
+def test_fly_secrets_keeps_the_key_the_app_has(project_copy, tmp_path):
+    project = project_copy(one(secrets="dotenv", fly=True))
+    assert run([tool("just"), "env"], cwd=project).returncode == 0
+    output, recorded = fly_secrets(project, tmp_path, '[{"name": "SECRET_KEY", "digest": "d"}]')
+    assert "SECRET_KEY: the app has one; kept" in output
+    assert not any("SECRET_KEY" in c["stdin"] for c in recorded), recorded
 
 
 def test_fly_secrets_without_an_env_file_says_so(project_copy, tmp_path):

@@ -313,19 +313,24 @@ def test_the_teams_edits_survive_an_update_from_the_newest_release(database, add
 # --- The generated project's scheduled update workflow, its steps run for real ---------------
 
 
-def run_steps(steps: list[dict], cwd: Path, env: dict) -> dict[str, str]:
+def run_steps(
+    steps: list[dict], cwd: Path, env: dict, expressions: dict[str, str] | None = None
+) -> dict[str, str]:
     """The `run` steps as GitHub runs them (bash -eo pipefail, $GITHUB_OUTPUT); the `uses`
-    steps set up what this machine already has. Returns the outputs by step id."""
+    steps set up what this machine already has (an artifact: $RUNNER_TEMP, shared by the jobs
+    here). A step's env values that are `${{ ... }}` take their value from `expressions`.
+    Returns the outputs by step id."""
     outputs: dict[str, str] = {}
     for step in steps:
         if "run" not in step:
             continue
         output_file = cwd.parent / f"output-{step.get('id', 'step')}"
         output_file.write_text("")
+        step_env = {k: (expressions or {}).get(v, v) for k, v in step.get("env", {}).items()}
         result = run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
             cwd=cwd / step.get("working-directory", "."),
-            env={**env, **step.get("env", {}), "GITHUB_OUTPUT": str(output_file)},
+            env={**env, **step_env, "GITHUB_OUTPUT": str(output_file)},
         )
         assert result.returncode == 0, f"step {step.get('name', step['run'])}:\n{result.output}"
         if "id" in step:
@@ -335,10 +340,13 @@ def run_steps(steps: list[dict], cwd: Path, env: dict) -> dict[str, str]:
 
 def test_the_scheduled_update_brings_a_release_to_a_tested_branch(template_repo, tmp_path):
     """template-update.yml against a local copy of the template: nothing to do before a
-    release; after one, the update and the relock land on the template-update branch, where
-    CI's test steps pass (opening the pull request, GitHub's part, aside)."""
+    release; after one, the update job (read-only) makes the patch, the push job lands it on
+    the template-update branch, where CI's test steps pass (opening the pull request, GitHub's
+    part, aside)."""
     project = make_project(template_repo, tmp_path / "proj", "database=sqlite", "worker=none")
-    env = {**uv_env(), **GIT_IDENTITY}
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    env = {**uv_env(), **GIT_IDENTITY, "RUNNER_TEMP": str(runner_temp)}
     assert run(["uv", "lock", "--project", "src"], cwd=project, env=env).returncode == 0
     commit_all(project, "first commit, with the lock")
     origin = tmp_path / "origin.git"
@@ -346,7 +354,11 @@ def test_the_scheduled_update_brings_a_release_to_a_tested_branch(template_repo,
     git(project, "remote", "add", "origin", str(origin))
     git(project, "push", "--quiet", "origin", "main")
     workflow = yaml.safe_load((project / ".github/workflows/template-update.yml").read_text())
-    update = workflow["jobs"]["update"]["steps"]
+    jobs = workflow["jobs"]
+    update = jobs["update"]["steps"]
+    assert jobs["update"]["permissions"] == {"contents": "read"}, "the template's code, read-only"
+    assert jobs["push"]["permissions"] == {"contents": "write"}
+    assert "copier" not in yaml.safe_dump(jobs["push"]), "the pushing job runs no template code"
 
     assert run_steps(update, project, env) == {"changed": "false"}, "no release, no branch"
 
@@ -359,15 +371,20 @@ def test_the_scheduled_update_brings_a_release_to_a_tested_branch(template_repo,
     template_repo.write("template/CONTRIBUTING.md", "# Contributing\n\nRun `just test`.\n")
     template_repo.release("v1.1.0")
 
-    assert run_steps(update, project, env) == {"changed": "true"}
+    made = run_steps(update, project, env)
+    assert made == {"changed": "true", "version": "v1.1.0"}, made
+    pusher = tmp_path / "push"  # the push job's own checkout of main
+    git(tmp_path, "clone", "--quiet", str(origin), str(pusher))
+    run_steps(jobs["push"]["steps"], pusher, env, {"${{ needs.update.outputs.version }}": "v1.1.0"})
     branch = tmp_path / "branch"
     git(tmp_path, "clone", "--quiet", "--branch", "template-update", str(origin), str(branch))
     assert answers_of(branch)["_commit"] == "v1.1.0"
     assert (branch / "CONTRIBUTING.md").is_file() and leftovers(branch) == []
     assert 'name = "tzdata"' in (branch / "src/uv.lock").read_text()
-    assert workflow["jobs"]["test"]["uses"] == "./.github/workflows/ci.yml"
+    assert git(branch, "log", "-1", "--format=%s").strip() == "Update from the template to v1.1.0"
+    assert jobs["test"]["uses"] == "./.github/workflows/ci.yml" and jobs["test"]["needs"] == "push"
     # CI's jobs on the branch, its migrations job from the commit the update started from.
-    assert workflow["jobs"]["test"]["with"] == {
+    assert jobs["test"]["with"] == {
         "ref": "template-update",
         "base": "${{ github.sha }}",
     }
@@ -464,7 +481,7 @@ def test_the_migrations_job_fails_a_removed_migration(project_copy, tmp_path):
     lock(project)
     base = committed(project, "generated and locked")
     slug = answers_of(project)["project_slug"]
-    removed = next((project / "src" / slug / "migrations").glob("0002_*.py"))
+    removed = max((project / "src" / slug / "migrations").glob("0*.py"))  # the newest
     removed.unlink()
     committed(project, "a migration removed")
     with pytest.raises(

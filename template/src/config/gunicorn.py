@@ -9,6 +9,12 @@ from gunicorn.glogging import Logger
 
 bind = f"0.0.0.0:{os.environ['PORT']}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))
+# The request line and headers are bounded (gunicorn's limits, said here so they are seen):
+# a longer line is refused with 414, more or longer header fields with 400. The body's limit
+# is the app's (config/settings.py, REQUEST_BODY_MAX_BYTES).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # A worker is replaced after about a thousand requests (staggered by the jitter, so they do not
 # all restart at once): a slow leak in the app or a library never grows without bound.
 max_requests = 1000

@@ -89,3 +89,35 @@ def test_static_files_collect_and_compress_for_production(tmp_path):
     assert "Compressed 1 block(s)" in compressed.stdout, compressed.stdout
     assert (tmp_path / "static" / "staticfiles.json").is_file()
     assert list((tmp_path / "static" / "CACHE" / "css").glob("*.css"))
+
+
+def test_a_weak_secret_key_is_refused_in_production():
+    weak = {
+        "the .env.example placeholder": "change-me",
+        "Django's development prefix": "django-insecure-" + "q8Zx" * 12,
+        "short": "a-random-but-short-key-0123456789",
+        "few distinct characters": "ab" * 30,
+    }
+    for why, key in weak.items():
+        result = run_manage("check", SECRET_KEY=key, DATABASE_URL="sqlite:///x.sqlite3")
+        assert result.returncode != 0, why
+        assert "SECRET_KEY is too weak for production" in result.stderr, (why, result.stderr)
+
+
+def test_old_keys_for_rotation_come_from_the_environment_and_must_be_strong():
+    show = ["shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"]
+    old = "o" * 20 + "-the-key-before-the-rotation-0123456789"
+    env = {"SECRET_KEY": GOOD_KEY, "DATABASE_URL": "sqlite:///x.sqlite3"}
+    shown = run_manage(*show, SECRET_KEY_FALLBACKS=f" {old} ,", **env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip().splitlines()[-1] == repr([old])  # after the shell's own line
+    weak = run_manage(*show, **{"SECRET_KEY_FALLBACKS": "change-me"}, **env)
+    assert "SECRET_KEY_FALLBACKS is too weak for production" in weak.stderr
+
+
+def test_the_admin_lives_where_admin_url_says_and_at_admin_by_default():
+    show = ["shell", "-c", "from django.urls import reverse; print(reverse('admin:index'))"]
+    moved = run_manage(*show, DEBUG="true", ADMIN_URL="/backstage-7f3a/")
+    assert moved.stdout.strip().splitlines()[-1] == "/backstage-7f3a/", moved.stderr
+    default = run_manage(*show, DEBUG="true")
+    assert default.stdout.strip().splitlines()[-1] == "/admin/", default.stderr

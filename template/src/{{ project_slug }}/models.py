@@ -1,9 +1,19 @@
+from django.conf import settings
 from django.db import models
 
 
 class Entry(models.Model):
     """A short note. Saving one queues its processing (a background task when there is a worker)."""
 
+    # Who wrote it: only they (and staff) may download its attachment. Entries written before
+    # sign-in was required have none, and their files are for staff only.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="entries",
+    )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     # Stored by the default storage: the disk, or the bucket once BUCKET_NAME is set.
@@ -22,6 +32,14 @@ class Entry(models.Model):
     def attachment_name(self) -> str:
         """The file's own name, without the folders the storage keeps it under."""
         return self.attachment.name.rsplit("/", 1)[-1]
+
+    def downloadable_by(self, user) -> bool:
+        """Whether `user` may download the attachment: its owner, or staff."""
+        return (
+            bool(self.attachment)
+            and user.is_authenticated
+            and (user.is_staff or self.owner_id == user.pk)
+        )
 
     def process(self) -> bool:
         """Count the words and stamp the time: the work a background task does. Done at most

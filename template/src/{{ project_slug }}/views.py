@@ -1,6 +1,9 @@
 from functools import partial
 
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.http import (
     FileResponse,
@@ -8,8 +11,10 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 
 from .forms import EntryForm
 from .models import Entry
@@ -17,25 +22,40 @@ from .tasks import process_entry
 
 
 def entry_list(request: HttpRequest) -> HttpResponse:
-    """List the latest entries; a POST creates one and enqueues its processing."""
-    form = EntryForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        entry = form.save()
-        # Only once the entry is committed: a worker must find what it is asked to process.
-        transaction.on_commit(partial(process_entry.enqueue, entry.pk))
-        return redirect("entry-list")
-    entries = Entry.objects.all()[:50]
+    """The latest entries, for anyone; signed in, the form to add one (a POST creates it and
+    enqueues its processing)."""
+    if request.method == "POST" and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    form = None
+    if request.user.is_authenticated:
+        form = EntryForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            entry = form.save(commit=False)
+            entry.owner = request.user
+            entry.save()
+            # Only once the entry is committed: a worker must find what it is asked to process.
+            transaction.on_commit(partial(process_entry.enqueue, entry.pk))
+            return redirect("entry-list")
+    entries = list(Entry.objects.all()[:50])
+    for entry in entries:
+        entry.downloadable = entry.downloadable_by(request.user)
     return render(request, "entries/entry_list.html", {"form": form, "entries": entries})
 
 
-def attachment(request: HttpRequest, pk: int) -> FileResponse:
-    """An entry's attachment, read through the storage (disk or bucket): the bucket stays
-    private, and the link works whichever replica answers it."""
+@login_required
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """An entry's attachment, for its owner and staff (anyone else gets the 404 of a missing
+    one). From a bucket: a redirect to a URL signed for a minute, so no web worker streams
+    it; from the disk: the file, read through the storage."""
     entry = get_object_or_404(Entry, pk=pk)
-    if not entry.attachment or not entry.attachment.storage.exists(entry.attachment.name):
-        raise Http404("This entry has no attachment.")
-    return FileResponse(
-        entry.attachment.open("rb"), as_attachment=True, filename=entry.attachment_name()
+    file = entry.attachment
+    if not entry.downloadable_by(request.user) or not file.storage.exists(file.name):
+        raise Http404("No attachment here.")
+    if isinstance(file.storage, FileSystemStorage):
+        return FileResponse(file.open("rb"), as_attachment=True, filename=entry.attachment_name())
+    disposition = content_disposition_header(True, entry.attachment_name())
+    return HttpResponseRedirect(
+        file.storage.url(file.name, {"ResponseContentDisposition": disposition})
     )
 
 
