@@ -476,32 +476,40 @@ def test_source_only_change_reuses_the_dependency_layer(render, tmp_path):
     ensure_for_dockerfile(dockerfile)
     tag = f"{suite_name('rebuild')}:test"
     base = base_images(dockerfile)[-1]
+
+    def steps(built) -> str:
+        return "\n".join(re.findall(r"^#\d+ (?:\[.*|CACHED|DONE .*)$", built.log, re.MULTILINE))
+
+    def sync_cached(built) -> bool:
+        sync = re.search(r"^#(\d+) \[build [^\]]*\] RUN .*uv sync", built.log, re.MULTILINE)
+        assert sync, built.tail(60)
+        return bool(re.search(rf"^#{sync[1]} CACHED", built.log, re.MULTILINE))
+
     try:
         base_before = image_config(base)["Id"]  # a base replaced meanwhile would miss the cache
-        # Built twice before the change. In the first minutes of a full run that followed a
-        # prune of a large build cache (never alone, nor later in a run), the rebuild missed
-        # the cache of the build made a minute before, its base unchanged; the cause is not
-        # found. The failure message shows the unchanged build's steps too.
         first = build_image(tag, project / "src", dockerfile)
         assert first.ok, first.tail(40)
         again = build_image(tag, project / "src", dockerfile)
         assert again.ok, again.tail(40)
+        # Early in a fresh full run, with dozens of images building beside it, the engine was
+        # seen to drop a cache made a minute before: an identical rebuild ran every step again,
+        # its base unchanged (the cause is not found). So the change is made up to three
+        # times, each a new one: a template that reinstalls on a source change misses every
+        # time, the engine's lapse once.
         urls = project / "src" / "config" / "urls.py"
-        # Unique per run: the same edit twice would find its COPY layer in the build cache.
-        urls.write_text(urls.read_text() + f"\n# a source-only change {uuid.uuid4()}\n")
-        with timed(f"rebuild after a source-only change ({cls.id})"):
-            rebuilt = build_image(tag, project / "src", dockerfile)
-        assert rebuilt.ok, rebuilt.tail(40)
-        sync = re.search(r"^#(\d+) \[build [^\]]*\] RUN .*uv sync", rebuilt.log, re.MULTILINE)
-        assert sync, rebuilt.tail(60)
-
-        def steps(built):
-            return "\n".join(re.findall(r"^#\d+ (?:\[.*|CACHED|DONE .*)$", built.log, re.MULTILINE))
-
-        base_moved = f"{base}: {base_before} then {image_config(base)['Id']}"
-        assert re.search(rf"^#{sync[1]} CACHED", rebuilt.log, re.MULTILINE), (
-            f"{base_moved}\nthe unchanged build:\n{steps(again)}\nthe rebuild:\n{steps(rebuilt)}"
-        )
+        source = urls.read_text()
+        for _ in range(3):
+            # Unique: the same edit twice would find its COPY layer in the build cache.
+            urls.write_text(source + f"\n# a source-only change {uuid.uuid4()}\n")
+            with timed(f"rebuild after a source-only change ({cls.id})"):
+                rebuilt = build_image(tag, project / "src", dockerfile)
+            assert rebuilt.ok, rebuilt.tail(40)
+            if sync_cached(rebuilt):
+                break
+        else:
+            base_moved = f"{base}: {base_before} then {image_config(base)['Id']}"
+            pytest.fail(f"three source-only changes reinstalled the dependencies; {base_moved}"
+                        f"\nthe unchanged build:\n{steps(again)}\nthe last rebuild:\n{steps(rebuilt)}")  # fmt: skip
         copy = re.search(r"^#(\d+) \[stage-1 \d+/\d+\] COPY \. \.", rebuilt.log, re.MULTILINE)
         assert copy and not re.search(rf"^#{copy[1]} CACHED", rebuilt.log, re.MULTILINE)
     finally:
