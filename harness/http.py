@@ -93,6 +93,14 @@ def download(port: int, path: str, session: str, origin: str | None = None,
         conn.close()
 
 
+def alive(port: int, path: str = "/alive/") -> bool:
+    """Liveness as a container or Fly check sees it: the path answers 200 (no redirect)."""
+    try:
+        return request(port, "GET", path)[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
 def health(port: int, path: str = "/health/", token: str | None = None) -> tuple[int, dict]:
     """/health/'s status and document; with the environment's HEALTH_TOKEN, its checks too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
