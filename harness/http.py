@@ -188,14 +188,21 @@ def logs_in(port: int, username: str, password: str, origin: str | None = None) 
     return sign_in(port, username, password, origin, "/admin/login/", "/admin/") is not None
 
 
-def writer(port: int, manage: Callable, origin: str | None = None) -> str:
-    """A new user, made in the web container by Django's createsuperuser (`manage` runs
-    manage.py there), signed in through the app's sign-in page: its session."""
+def new_superuser(manage: Callable) -> tuple[str, str]:
+    """(username, password) of a new user, made in the web container by Django's
+    createsuperuser (`manage` runs manage.py there)."""
     username, password = f"writer-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     made = manage("createsuperuser", "--noinput", "--username", username,
                   "--email", f"{username}@example.com",
                   env={"DJANGO_SUPERUSER_PASSWORD": password})  # fmt: skip
     assert made.returncode == 0, made.output
+    return username, password
+
+
+def writer(port: int, manage: Callable, origin: str | None = None) -> str:
+    """A new superuser (new_superuser), signed in through the app's sign-in page: its
+    session."""
+    username, password = new_superuser(manage)
     session = sign_in(port, username, password, origin)
     assert session, f"{username} could not sign in at /accounts/login/"
     return session

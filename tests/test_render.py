@@ -478,7 +478,9 @@ def test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica(project, combo,
     assert "env_file" not in verdict.stdout
     # With a domain, `just stack-deploy` adds stack.https.yaml: 80 and 443, host mode too.
     https = [*command, "--compose-file", "stack.https.yaml"]
-    key = digest((project / "stack.yaml").read_bytes() + (project / "stack.https.yaml").read_bytes())
+    key = digest(
+        (project / "stack.yaml").read_bytes() + (project / "stack.https.yaml").read_bytes()
+    )
     verdict = checks.get("stack-https", key, lambda: run(https, cwd=project, env=env))
     assert verdict.returncode == 0, verdict.output
     ports = yaml.safe_load(verdict.stdout)["services"]["proxy"]["ports"]
