@@ -30,7 +30,7 @@ from harness.baseimages import ensure_for_dockerfile, ensure_images
 from harness.combinations import Combination, questions
 from harness.commands import free_port, run, wait_until
 from harness.docker import inspect
-from harness.http import healthy
+from harness.http import alive, healthy
 from harness.images import Built, build_image, remove_images
 from harness.stacks import PROCESS_COMMANDS, suite_name
 
@@ -120,8 +120,12 @@ class FlyRun:
         self.stop_machines()
         self.start_machines()
         check = self.config["http_service"]["checks"][0]["path"]
+        answered = wait_until(
+            lambda: alive(self.port, check) or self._exited(), 120, f"{check} answering 200"
+        )
+        assert answered is True, answered
         self.health = wait_until(
-            lambda: healthy(self.port, check) or self._exited(), 120, f"{check} answering 200"
+            lambda: healthy(self.port) or self._exited(), 60, "/health/ all ok"
         )
         assert self.health.get("status") != "exited", self.health
 

@@ -93,6 +93,14 @@ def download(port: int, path: str, session: str, origin: str | None = None,
         conn.close()
 
 
+def alive(port: int, path: str = "/alive/") -> bool:
+    """Liveness as a container or Fly check sees it: the path answers 200 (no redirect)."""
+    try:
+        return request(port, "GET", path)[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
 def health(port: int, path: str = "/health/", token: str | None = None) -> tuple[int, dict]:
     """/health/'s status and document; with the environment's HEALTH_TOKEN, its checks too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -180,14 +188,21 @@ def logs_in(port: int, username: str, password: str, origin: str | None = None) 
     return sign_in(port, username, password, origin, "/admin/login/", "/admin/") is not None
 
 
-def writer(port: int, manage: Callable, origin: str | None = None) -> str:
-    """A new user, made in the web container by Django's createsuperuser (`manage` runs
-    manage.py there), signed in through the app's sign-in page: its session."""
+def new_superuser(manage: Callable) -> tuple[str, str]:
+    """(username, password) of a new user, made in the web container by Django's
+    createsuperuser (`manage` runs manage.py there)."""
     username, password = f"writer-{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     made = manage("createsuperuser", "--noinput", "--username", username,
                   "--email", f"{username}@example.com",
                   env={"DJANGO_SUPERUSER_PASSWORD": password})  # fmt: skip
     assert made.returncode == 0, made.output
+    return username, password
+
+
+def writer(port: int, manage: Callable, origin: str | None = None) -> str:
+    """A new superuser (new_superuser), signed in through the app's sign-in page: its
+    session."""
+    username, password = new_superuser(manage)
     session = sign_in(port, username, password, origin)
     assert session, f"{username} could not sign in at /accounts/login/"
     return session

@@ -158,7 +158,7 @@ LEVELS = (
         "test_fly_image.py",
         "test_fly_image_runs_the_build_argument_script",
         "test_migrations_run_once_per_deploy",
-        "test_health_answers_200_with_flys_environment",
+        "test_flys_check_and_health_answer_200_with_flys_environment",
         "test_every_process_runs_its_command",
         "test_an_entry_posted_through_flys_proxy_is_processed",
         "test_an_upload_is_written_to_a_volume_a_deploy_keeps",

@@ -63,6 +63,8 @@ class SwarmStack:
         self.port = free_port()
         self.repository = f"{name}-app"
         self.s3_port = free_port() if bucket else None
+        # Deploy-time variables a test sets (SITE_ADDRESS, ...), over the defaults below.
+        self.site: dict[str, str] = {}
         if bucket:
             self._add_bucket()
 
@@ -95,6 +97,7 @@ class SwarmStack:
             "IMAGE_REPOSITORY": self.repository,
             "WEB_PORT": str(self.port),
             "ALLOWED_HOSTS": "localhost,127.0.0.1",
+            **self.site,
         }
 
     def just(self, *args: str, timeout: float = 600):

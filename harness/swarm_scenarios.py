@@ -50,3 +50,38 @@ def kill_web_task(stack: SwarmStack, threads: int = 4) -> dict:
         time.sleep(2)
         assert load.running(), "the load stopped before the replacement: nothing measured"
     return {"replaced_seconds": replaced, "threads": threads, **Load.summary(load.between(killed))}
+
+
+def database_outage(stack: SwarmStack, seconds: float, threads: int = 2) -> dict:
+    """PostgreSQL scaled to no task for `seconds` under load (GET /, which reads it), then
+    back. `outage`: what was answered while it was gone (from a second after the stop, with
+    `slowest_s`); `after`: what was sent from 5 s after PostgreSQL answered again;
+    `web_replaced`: web containers gone or new since before."""
+    web = {c["Id"] for c in stack.containers("web")}
+    postgres = stack.service("postgres")
+    with Load(stack.port, threads=threads, pause=0.05, limit=10**6, max_seconds=600) as load:
+        wait_until(lambda: len(load.answers) >= 20, 30, "load flowing")
+        stack.scale(postgres=0)
+        down = time.monotonic()
+        time.sleep(seconds)
+        up = time.monotonic()
+        result = run(["docker", "service", "scale", "--detach", f"{postgres}=1"])
+        assert result.returncode == 0, result.output
+
+        def answering() -> float | None:
+            tasks = stack.containers("postgres")
+            ready = tasks and run(["docker", "exec", tasks[0]["Id"], "pg_isready",
+                                   "--username=app", "--dbname=app"]).returncode == 0  # fmt: skip
+            return time.monotonic() if ready else None
+
+        back = wait_until(answering, 120, "PostgreSQL answering again", interval=0.2)
+        wait_until(lambda: len(load.between(back + 5)) >= 40, 60, "load after the outage")
+        assert load.running(), "the load stopped before the recovery was measured"
+    during = load.between(down + 1, up)
+    took = sorted(a.seconds for a in during)
+    p95 = took[int(len(took) * 0.95) - 1]
+    return {
+        "outage": {**Load.summary(during), "p95_s": p95, "slowest_s": took[-1]},
+        "after": Load.summary(load.between(back + 5)),
+        "web_replaced": sorted(web ^ {c["Id"] for c in stack.containers("web")}),
+    }

@@ -1,5 +1,5 @@
 """Faults a production stack survives, on a real PostgreSQL + Redis + huey stack: PostgreSQL
-restarted under steady traffic, Redis killed with tasks queued, a worker killed mid-task.
+restarted, and stopped for a while, under steady traffic, Redis killed with tasks queued, a worker killed mid-task.
 The load is bounded (one request every 50 ms, for ten minutes at most) and stays on 127.0.0.1;
 each test asserts it was still running when the recovery it measures was over."""
 
@@ -76,6 +76,40 @@ def test_postgres_restarted_under_traffic_answers_no_5xx_once_healthy_again(stac
     post_entry(stack.port, "after the database restart", "the worker reconnects too",
                writer(stack.port, stack.manage))  # fmt: skip
     assert wait_until(lambda: words(stack.port, "after the database restart"), 90, "processed")
+
+
+OUTAGE_SECONDS = 20
+
+
+def test_with_postgres_stopped_pages_fail_fast_the_web_stays_alive_and_recovers(stack):
+    """Liveness apart from readiness: while PostgreSQL is stopped, a page that needs it gets
+    an error page within a second, the web container's own healthcheck (liveness, the one
+    that may restart it) passes and nothing is restarted; within 5 s of the database's
+    return every request succeeds."""
+    before = {s: started_at(stack, s) for s in (stack.web, stack.worker)}
+    with traffic(stack) as load:
+        wait_until(lambda: len(load.answers) >= 10, 30, "traffic flowing")
+        stopped = stack.compose("stop", "postgres", timeout=120)
+        assert stopped.returncode == 0, stopped.output
+        down = time.monotonic()
+        time.sleep(OUTAGE_SECONDS)
+        liveness = stack.health_command(stack.web)
+        assert liveness.returncode == 0, liveness.output
+        back = stack.compose("start", "postgres", timeout=120)
+        assert back.returncode == 0, back.output
+        ready = wait_until(
+            lambda: stack.health_command("postgres").returncode == 0 and time.monotonic(),
+            60,
+            "postgres ready",
+        )
+        wait_until(lambda: len(statuses(load, ready + 5)) >= 40, 30, "traffic after the outage")
+        assert load.running(), "the load stopped before the recovery was measured"
+    outage = [a for a in load.between(down + 1, down + OUTAGE_SECONDS)]
+    assert len(outage) >= 100, len(outage)
+    assert {a.status for a in outage} <= {500, 503}, {a.status for a in outage}
+    assert max(a.seconds for a in outage) < 1, max(a.seconds for a in outage)
+    assert [s for s in statuses(load, ready + 5) if s != 200] == [], statuses(load, ready + 5)
+    assert {s: started_at(stack, s) for s in before} == before, "web or worker was restarted"
 
 
 def test_tasks_queued_when_redis_is_killed_are_all_processed(stack):

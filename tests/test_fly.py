@@ -57,10 +57,11 @@ def test_the_port_web_sh_binds_is_the_service_port(deployed):
     assert config["env"]["PORT"] == str(config["http_service"]["internal_port"])
 
 
-def test_health_checks_use_the_unredirected_health_path(deployed):
+def test_flys_checks_ask_liveness_only(deployed):
+    """Fly's checks decide routing and gate deploys: /alive/, which touches no dependency."""
     _, _, config = deployed
     checks = config["http_service"]["checks"]
-    assert checks and all(check["path"] == "/health/" for check in checks)
+    assert checks and all(check["path"] == "/alive/" for check in checks)
 
 
 def test_process_commands_exist_and_are_executable(deployed):

@@ -16,7 +16,7 @@ from harness.commands import run, wait_until
 from harness.docker import inspect
 from harness.engine import require_engine
 from harness.fly import FlyRun
-from harness.http import post_attachment, post_entry, words, writer
+from harness.http import alive, post_attachment, post_entry, words, writer
 from harness.levels import members
 from harness.projects import prepare
 from harness.runtimes import FlyApp
@@ -70,9 +70,11 @@ def test_migrations_run_once_per_deploy(app):
         assert "migrate" in (app.project / "src" / "scripts" / "web.sh").read_text()
 
 
-def test_health_answers_200_with_flys_environment(app):
-    """Fly's check: GET on [[http_service.checks]] path at internal_port, no redirect."""
-    assert app.config["http_service"]["checks"][0]["path"] == "/health/"
+def test_flys_check_and_health_answer_200_with_flys_environment(app):
+    """Fly's check: GET on [[http_service.checks]] path at internal_port, no redirect; and
+    /health/, the readiness report, all ok."""
+    check = app.config["http_service"]["checks"][0]["path"]
+    assert (check, alive(app.port, check)) == ("/alive/", True)
     assert app.health.get("status") == "ok", (app.health, app.logs(app.web_group)[-4000:])
 
 

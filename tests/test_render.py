@@ -473,7 +473,20 @@ def test_the_swarm_stack_is_valid_and_runs_sqlite_as_one_replica(project, combo,
     assert all(s["deploy"]["endpoint_mode"] == "dnsrr" for s in services.values() if
                s.get("deploy", {}).get("mode") != "replicated-job")  # fmt: skip
     assert [p["mode"] for p in services["proxy"]["ports"]] == ["host"]
+    assert "caddy-data:/data" in [f"{v['source']}:{v['target']}" for v in
+                                  services["proxy"]["volumes"]]  # fmt: skip
     assert "env_file" not in verdict.stdout
+    # With a domain, `just stack-deploy` adds stack.https.yaml: 80 and 443, host mode too.
+    https = [*command, "--compose-file", "stack.https.yaml"]
+    key = digest(
+        (project / "stack.yaml").read_bytes() + (project / "stack.https.yaml").read_bytes()
+    )
+    verdict = checks.get("stack-https", key, lambda: run(https, cwd=project, env=env))
+    assert verdict.returncode == 0, verdict.output
+    ports = yaml.safe_load(verdict.stdout)["services"]["proxy"]["ports"]
+    assert sorted((p["target"], p["published"], p["mode"]) for p in ports) == [
+        (80, 80, "host"), (443, 443, "host"), (8080, 8080, "host")
+    ]  # fmt: skip
     web = services["web"]
     assert {s["source"] for s in web["secrets"]} >= {"secret_key"}
     order = web["deploy"]["update_config"]["order"]

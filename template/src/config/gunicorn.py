@@ -30,10 +30,10 @@ access_log_format = '%({fly-client-ip}i)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a
 
 
 class AccessLogWithoutHealthChecks(Logger):
-    """The health checks call /health/ every few seconds: they are not traffic to log."""
+    """The health checks call /alive/ and /health/ every few seconds: not traffic to log."""
 
     def access(self, resp, req, environ, request_time) -> None:
-        if environ.get("PATH_INFO") != "/health/":
+        if environ.get("PATH_INFO") not in {"/alive/", "/health/"}:
             super().access(resp, req, environ, request_time)
 
 

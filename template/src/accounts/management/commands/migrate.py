@@ -10,6 +10,9 @@ whose accounts app is not gets that record, and auth's user content type (with t
 permissions and admin log entries that point at it) becomes accounts'; in one transaction.
 Every path that migrates (web.sh, Fly's release_command, the Swarm job, `just`, the test
 runner) runs this command, since an app's command replaces Django's own of the same name.
+
+On PostgreSQL, the statement timeout that guards requests (DATABASE_STATEMENT_TIMEOUT) is
+lifted while migrating: building an index on a large table may rightly take longer.
 """
 
 from django.core.management.commands.migrate import Command as MigrateCommand
@@ -48,6 +51,15 @@ class Command(MigrateCommand):
     help = MigrateCommand.help + " Adopts a v0.1.0 database's auth_user table first."
 
     def handle(self, *args, **options):
-        if adopt_auth_user(options["database"]):
-            self.stdout.write("migrate: auth_user's users are accounts.User's now, as they were")
-        super().handle(*args, **options)
+        connection = connections[options["database"]]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
+        try:
+            if adopt_auth_user(options["database"]):
+                self.stdout.write("migrate: auth_user's users are accounts.User's now")
+            super().handle(*args, **options)
+        finally:
+            if connection.vendor == "postgresql" and connection.connection is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET statement_timeout")
