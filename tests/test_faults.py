@@ -51,6 +51,15 @@ def statuses(load: Load, moment: float) -> list[int]:
     return [answer.status for answer in load.between(moment)]
 
 
+def postgres_ready(stack: Stack) -> float:
+    """When (time.monotonic) PostgreSQL's own healthcheck passes again."""
+    return wait_until(
+        lambda: stack.health_command("postgres").returncode == 0 and time.monotonic(),
+        60,
+        "postgres ready",
+    )
+
+
 def started_at(stack: Stack, service: str) -> tuple[str, int]:
     state = stack.inspect(service)
     return state["State"]["StartedAt"], state["RestartCount"]
@@ -64,11 +73,7 @@ def test_postgres_restarted_under_traffic_answers_no_5xx_once_healthy_again(stac
         wait_until(lambda: len(load.answers) >= 10, 30, "traffic flowing")
         restarted = stack.compose("restart", "postgres", timeout=120)
         assert restarted.returncode == 0, restarted.output
-        back = wait_until(
-            lambda: stack.health_command("postgres").returncode == 0 and time.monotonic(),
-            60,
-            "postgres ready",
-        )
+        back = postgres_ready(stack)
         wait_until(lambda: len(statuses(load, back)) >= 40, 30, "traffic after the restart")
         assert load.running(), "the load stopped before the recovery was measured"
     assert [s for s in statuses(load, back) if s != 200] == [], statuses(load, back)
@@ -97,14 +102,10 @@ def test_with_postgres_stopped_pages_fail_fast_the_web_stays_alive_and_recovers(
         assert liveness.returncode == 0, liveness.output
         back = stack.compose("start", "postgres", timeout=120)
         assert back.returncode == 0, back.output
-        ready = wait_until(
-            lambda: stack.health_command("postgres").returncode == 0 and time.monotonic(),
-            60,
-            "postgres ready",
-        )
+        ready = postgres_ready(stack)
         wait_until(lambda: len(statuses(load, ready + 5)) >= 40, 30, "traffic after the outage")
         assert load.running(), "the load stopped before the recovery was measured"
-    outage = [a for a in load.between(down + 1, down + OUTAGE_SECONDS)]
+    outage = load.between(down + 1, down + OUTAGE_SECONDS)
     assert len(outage) >= 100, len(outage)
     assert {a.status for a in outage} <= {500, 503}, {a.status for a in outage}
     assert max(a.seconds for a in outage) < 1, max(a.seconds for a in outage)
