@@ -218,6 +218,7 @@ COVERED_ELSEWHERE = {
     "template-tests.sh": "scripts/test is what CI runs (.ci/run): the suite the tests are part of",
     "swarm-deploy.sh": "tests/test_swarm.py runs these recipes on a single-node swarm it starts",
     "swarm-operate.sh": "tests/test_swarm.py scales, rolls and removes a stack with these recipes",
+    "swarm-https.sh": "tests/test_swarm.py deploys with SITE_ADDRESS (shop.localhost) this way",
 }
 # Which test module runs which snippets; with the two lists above, every snippet.
 RUN_BY = {

@@ -1,4 +1,4 @@
 docker swarm init                  # once per cluster; other machines join with the token it prints
 just stack-build                   # the image, tagged with the current commit
-just stack-deploy                  # secrets from .env, then the stack; waits until it has converged
+just stack-deploy                  # the swarm's secrets (made once), then the stack; waits until converged
 just stack-ps
